@@ -1,0 +1,138 @@
+"""The ``archsim`` command: run, scalesim, validate, list (plus the subcommands other packages add)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from archsim.errors import ArchsimError
+
+ARCH_TOP_LEVEL_KEYS = ("name", "description", "clock_ghz", "engines", "memories", "links")
+
+# Packages that contribute a subcommand through ``add_subcommand(subparsers)``.
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
+
+
+def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``--set`` items into architecture overrides (first key is an arch section) and workload ones."""
+    arch, workload = [], []
+    for item in items:
+        first = item.split("=", 1)[0].split(".", 1)[0].strip()
+        (arch if first in ARCH_TOP_LEVEL_KEYS else workload).append(item)
+    return arch, workload
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from archsim.config import load_arch
+    from archsim.report import format_summary, write_result
+    from archsim.sim.run import simulate
+
+    arch_sets, workload_sets = split_overrides(args.set or [])
+    arch = load_arch(args.arch, arch_sets)
+    result = simulate(arch, args.workload, workload_overrides=workload_sets, mapper=args.mapper,
+                      progress=not args.no_progress)
+    print(format_summary(result))
+    out = Path(args.out) if args.out else Path("runs") / f"{arch.name}__{Path(str(args.workload)).stem}"
+    paths = write_result(result, out, args.format)
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def cmd_scalesim(args: argparse.Namespace) -> int:
+    from archsim.scalesim.run import run_scalesim
+
+    out = run_scalesim(args.c, args.t, args.i, args.out, progress=not args.no_progress)
+    print(f"wrote SCALE-Sim reports to {out}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from archsim.config import load_arch
+
+    arch = load_arch(args.file, args.set or [])
+    engines = ", ".join(f"{n} ({p.kind})" for n, p in arch.engines.items())
+    memories = ", ".join(f"{n} ({p.kind})" for n, p in arch.memories.items())
+    print(f"{args.file}: OK — {arch.name}: engines {engines}; memories {memories or 'none'}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from archsim.hw import registry
+    from archsim.mapping import MAPPERS
+
+    root = Path(__file__).resolve().parent.parent
+    archs = sorted(p.relative_to(root).as_posix() for p in (root / "arch_configs").rglob("*.yaml"))
+    try:
+        from archsim.workload import list_workloads
+        workloads = list_workloads()
+    except ImportError:
+        workloads = []
+    listing = {
+        "architectures": archs,
+        "workloads": workloads,
+        "mappers": sorted(MAPPERS),
+        "engine kinds": registry.kinds("engine"),
+        "memory kinds": registry.kinds("memory"),
+    }
+    if args.json:
+        print(json.dumps(listing, indent=2))
+    else:
+        for title, items in listing.items():
+            print(f"{title}:")
+            for item in items:
+                print(f"  {item}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``archsim`` command."""
+    parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="simulate a workload on an architecture")
+    run.add_argument("arch", help="architecture YAML")
+    run.add_argument("workload", help="zoo model name, workload YAML, trace file or SCALE-Sim topology CSV")
+    run.add_argument("--out", help="output directory (default runs/<arch>__<workload>)")
+    run.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
+    run.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override: architecture keys (engines.npu.rows=64) or workload keys (batch=8)")
+    run.add_argument("--mapper", default="by_kind")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    ss = sub.add_parser("scalesim", help="SCALE-Sim 3.0.0 compatibility mode (reads its .cfg and topology CSV)")
+    ss.add_argument("-c", required=True, metavar="ARCH.cfg", help="SCALE-Sim config file")
+    ss.add_argument("-t", required=True, metavar="TOPOLOGY.csv", help="SCALE-Sim topology file")
+    ss.add_argument("-i", default="conv", choices=["conv", "gemm"], help="topology kind")
+    ss.add_argument("--out", default="scalesim_out", help="directory for the report CSVs")
+    ss.add_argument("--no-progress", action="store_true")
+    ss.set_defaults(func=cmd_scalesim)
+
+    val = sub.add_parser("validate", help="check an architecture YAML")
+    val.add_argument("file")
+    val.add_argument("--set", action="append", metavar="KEY=VALUE")
+    val.set_defaults(func=cmd_validate)
+
+    lst = sub.add_parser("list", help="shipped architectures, workloads, mappers and hardware kinds")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_list)
+
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module).add_subcommand(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``archsim`` console script; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ArchsimError as exc:
+        print(f"archsim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

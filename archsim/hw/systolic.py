@@ -1,0 +1,132 @@
+"""A TPU-style R x C systolic array with output-, weight- or input-stationary dataflow.
+
+GEMMs map as in SCALE-Sim (see ``archsim.kernels.systolic_timing``); a convolution is the GEMM
+M = batch*OH*OW output pixels, N = filters, K = R*S*C (im2col), and a grouped/depthwise convolution
+is ``groups`` independent GEMMs with N = F/groups and K = R*S*C/groups. Cycle and traffic counts come
+from the Numba kernel; the three operand SRAMs are double-buffered and refilled from one DRAM.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
+
+from archsim.config.schema import StrictModel
+from archsim.errors import MappingError
+from archsim.hw.cost import OpCost
+from archsim.hw.registry import ComponentKind, register
+from archsim.kernels import systolic_timing as kt
+from archsim.trace import TraceOp
+
+GEMM_KINDS = ("gemm", "gemv", "matmul", "batched_gemm")
+
+
+class SystolicParams(StrictModel):
+    """YAML parameters of ``kind: systolic``."""
+
+    kind: Literal["systolic"]
+    rows: int = Field(gt=0, description="PE rows (R)")
+    cols: int = Field(gt=0, description="PE columns (C)")
+    dataflow: Literal["os", "ws", "is"] = "ws"
+    word_bytes: int = Field(default=1, gt=0, description="bytes per operand word")
+    clock_ghz: float | None = Field(default=None, gt=0, description="overrides the architecture clock")
+    ifmap_sram: str = Field(description="name of the memory holding input activations")
+    filter_sram: str = Field(description="name of the memory holding weights")
+    ofmap_sram: str = Field(description="name of the memory holding outputs")
+    dram: str = Field(description="name of the off-chip memory behind the SRAMs")
+    scalesim_compatible: bool = Field(
+        default=False, description="count cycles exactly as SCALE-Sim 3.0.0 does, bugs included")
+
+
+@dataclass(frozen=True)
+class GemmShape:
+    """``repeats`` independent M x N x K GEMMs."""
+
+    m: int
+    n: int
+    k: int
+    repeats: int = 1
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of all repeats."""
+        return self.m * self.n * self.k * self.repeats
+
+
+def gemm_shape(op: TraceOp) -> GemmShape:
+    """The GEMM view of a gemm/gemv/conv2d op (MappingError for any other kind)."""
+    if op.kind in GEMM_KINDS:
+        return GemmShape(op.dim("M"), op.dim("N"), op.dim("K"), op.dim("B", 1))
+    if op.kind == "conv2d":
+        groups = op.dim("groups", 1)
+        c, f = op.dim("C"), op.dim("F")
+        if c % groups or f % groups:
+            raise MappingError(f"op {op.name!r}: channels {c} and filters {f} must divide by groups {groups}")
+        m = op.dim("N", 1) * op.dim("OH") * op.dim("OW")
+        return GemmShape(m, f // groups, op.dim("R") * op.dim("S") * (c // groups), groups)
+    raise MappingError(f"a systolic array cannot run op {op.name!r} of kind {op.kind!r}")
+
+
+class SystolicArray:
+    """Engine model of ``kind: systolic``; ``op_cost`` runs the Numba kernel for one op."""
+
+    def __init__(self, name: str, params: SystolicParams, arch) -> None:
+        from archsim.hw.dram import Dram
+        from archsim.hw.sram import Sram
+
+        self.name = name
+        self.params = params
+        self.clock_ghz = arch.engine_clock_ghz(name)
+        wb = params.word_bytes
+        self._buffers = tuple(Sram(arch.memories[m]).working_words * arch.memories[m].word_bytes // wb
+                              for m in (params.ifmap_sram, params.filter_sram, params.ofmap_sram))
+        self._dram_words_per_cycle = Dram(arch.memories[params.dram]).bytes_per_cycle(self.clock_ghz) / wb
+
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        """R*C MACs per cycle."""
+        return self.params.rows * self.params.cols
+
+    def supports(self, op: TraceOp) -> bool:
+        """True for GEMM-like and convolution ops."""
+        return op.kind in GEMM_KINDS or op.kind == "conv2d"
+
+    def gemm_cost(self, shape: GemmShape) -> OpCost:
+        """Cost of ``shape`` on this array (cycles of this engine's clock, bytes per memory/operand)."""
+        p = self.params
+        s = kt.gemm_cycles_and_traffic(kt.DATAFLOW_CODES[p.dataflow], p.rows, p.cols, shape.m, shape.n,
+                                       shape.k, shape.repeats, p.scalesim_compatible, *self._buffers,
+                                       self._dram_words_per_cycle)
+        total = int(s[kt.TOTAL_CYCLES])
+        folds = int(s[kt.FOLDS])
+        wb = p.word_bytes
+        traffic = {
+            f"{p.ifmap_sram}.ifmap.read": s[kt.IFMAP_SRAM_READS] * wb,
+            f"{p.filter_sram}.filter.read": s[kt.FILTER_SRAM_READS] * wb,
+            f"{p.ofmap_sram}.ofmap.write": s[kt.OFMAP_SRAM_WRITES] * wb,
+            f"{p.ofmap_sram}.ofmap.read": s[kt.OFMAP_SRAM_READS] * wb,
+            f"{p.dram}.ifmap.read": s[kt.IFMAP_DRAM_READS] * wb,
+            f"{p.dram}.filter.read": s[kt.FILTER_DRAM_READS] * wb,
+            f"{p.dram}.ofmap.write": s[kt.OFMAP_DRAM_WRITES] * wb,
+            f"{p.dram}.ofmap.read": s[kt.OFMAP_DRAM_READS] * wb,
+        }
+        pe = self.peak_macs_per_cycle
+        return OpCost(
+            total_cycles=total,
+            compute_cycles=int(s[kt.COMPUTE_CYCLES]),
+            stall_cycles=int(s[kt.STALL_CYCLES]),
+            macs=shape.macs,
+            utilization=shape.macs / (total * pe) if total else 0.0,
+            mapping_efficiency=s[kt.USED_PE_SLOTS] / (folds * pe) if folds else 0.0,
+            folds=folds,
+            traffic_bytes=traffic,
+        )
+
+    def op_cost(self, op: TraceOp) -> OpCost:
+        """Cost of trace op ``op`` (MappingError if it is not a GEMM or convolution)."""
+        return self.gemm_cost(gemm_shape(op))
+
+
+SYSTOLIC = register(ComponentKind("systolic", "engine", SystolicParams, SystolicArray,
+                                  "R x C systolic array (os/ws/is), SCALE-Sim-compatible counting"))

@@ -1,0 +1,225 @@
+"""Cycle accounting of a GEMM on an R x C systolic array (Numba).
+
+Mapping of a GEMM out[M,N] = in[M,K] . w[K,N] onto the array (SCALE-Sim's convention):
+
+=========  ==========================  ==========================  ==============
+dataflow   Sr (spatial, array rows)    Sc (spatial, array cols)    T (streamed)
+=========  ==========================  ==========================  ==============
+os (0)     M                           N                           K
+ws (1)     K                           N                           M
+is (2)     K                           M                           N
+=========  ==========================  ==========================  ==============
+
+The array runs ``ceil(Sr/R) * ceil(Sc/C)`` folds strictly in sequence, column fold outer, row fold
+inner. Every fold costs the full fill + stream + drain time even when it is partial.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+OS, WS, IS = 0, 1, 2
+DATAFLOW_CODES = {"os": OS, "ws": WS, "is": IS}
+
+# Indices of the per-GEMM statistics vector returned by ``gemm_pipeline``.
+(TOTAL_CYCLES, COMPUTE_CYCLES, STALL_CYCLES, FOLDS,
+ IFMAP_SRAM_READS, FILTER_SRAM_READS, OFMAP_SRAM_WRITES, OFMAP_SRAM_READS,
+ IFMAP_DRAM_READS, FILTER_DRAM_READS, OFMAP_DRAM_WRITES, OFMAP_DRAM_READS,
+ USED_PE_SLOTS) = range(13)
+N_STATS = 13
+
+
+@njit(cache=True)
+def spatial_map(dataflow: int, m: int, n: int, k: int):
+    """Return (Sr, Sc, T): the GEMM dims laid on array rows, array columns, and streamed in time."""
+    if dataflow == OS:
+        return m, n, k
+    if dataflow == WS:
+        return k, n, m
+    return k, m, n
+
+
+@njit(cache=True)
+def scalesim_fold_cycles(dataflow: int, rows: int, cols: int, t: int) -> int:
+    """Cycles of one fold as SCALE-Sim 3.0.0 counts them (OS lacks one R: its upstream issue #4)."""
+    if dataflow == OS:
+        return t + rows + cols - 2
+    return 2 * rows + cols + t - 2
+
+
+@njit(cache=True)
+def native_fold_cycles(dataflow: int, rows: int, cols: int, t: int) -> int:
+    """Cycles of one fold: R+C-2 skew, T streamed, R to load stationary weights/inputs or drain outputs.
+
+    OS: operands skew in (R-1 + C-1), stream T, then the R stationary outputs per column shift out (R).
+    WS/IS: the R stationary rows are loaded (R), operands skew in (R-1 + C-1) and stream T, and the
+    last partial sums leave the bottom edge.
+    """
+    return 2 * rows + cols + t - 2
+
+
+@njit(cache=True)
+def fold_compute_cycles(dataflow: int, rows: int, cols: int, t: int, scalesim_compatible: bool) -> int:
+    """Cycles of one fold in the chosen mode (SCALE-Sim compatible or native)."""
+    if scalesim_compatible:
+        return scalesim_fold_cycles(dataflow, rows, cols, t)
+    return native_fold_cycles(dataflow, rows, cols, t)
+
+
+@njit(cache=True)
+def _ceil_div(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+@njit(cache=True)
+def _lru_fetch(slot_ids, slot_words, slot_used, sid: int, size: int, capacity: int, stamp: int) -> int:
+    """Touch slice ``sid`` of ``size`` words in an LRU buffer of ``capacity`` words; return words fetched."""
+    n_slots = slot_ids.shape[0]
+    for s in range(n_slots):
+        if slot_ids[s] == sid:
+            slot_used[s] = stamp
+            return 0
+    resident = 0
+    for s in range(n_slots):
+        if slot_ids[s] >= 0:
+            resident += slot_words[s]
+    while resident + size > capacity:
+        victim = -1
+        for s in range(n_slots):
+            if slot_ids[s] >= 0 and (victim < 0 or slot_used[s] < slot_used[victim]):
+                victim = s
+        if victim < 0:
+            break
+        resident -= slot_words[victim]
+        slot_ids[victim] = -1
+    if size <= capacity:   # a slice larger than the buffer streams through and is not kept
+        for s in range(n_slots):
+            if slot_ids[s] < 0:
+                slot_ids[s] = sid
+                slot_words[s] = size
+                slot_used[s] = stamp
+                break
+    return size
+
+
+@njit(cache=True)
+def gemm_fold_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: int, repeats: int,
+                      ifmap_buffer_words: int, filter_buffer_words: int, ofmap_buffer_words: int):
+    """Walk the fold loop nest of ``repeats`` independent MxNxK GEMMs and count every access.
+
+    Each input operand has a working buffer (the computing half of a double-buffered SRAM) of the
+    given size in words. A fold needs one slice of each input operand; the slice comes from DRAM unless
+    it is still resident (least recently used slices are evicted). Each fold writes its output slice
+    to the OFMAP SRAM; when K is split over several row folds (WS/IS) the partial sums stay in the
+    OFMAP buffer if the slice fits, otherwise they spill to DRAM and are read back for the next fold.
+
+    Returns ``(stats, load_words, drain_words)``: the stats vector (indices are this module's
+    constants; counts in words) and, per fold, the words loaded before it and drained after it.
+    """
+    stats = np.zeros(N_STATS)
+    sr, sc, t = spatial_map(dataflow, m, n, k)
+    row_folds = _ceil_div(sr, rows)
+    col_folds = _ceil_div(sc, cols)
+    n_folds = row_folds * col_folds * repeats
+    load_words = np.zeros(n_folds)
+    drain_words = np.zeros(n_folds)
+    n_slots = max(row_folds, col_folds) + 1
+    if_ids = np.full(n_slots, -1, np.int64)
+    if_words = np.zeros(n_slots, np.int64)
+    if_used = np.zeros(n_slots, np.int64)
+    fl_ids = np.full(n_slots, -1, np.int64)
+    fl_words = np.zeros(n_slots, np.int64)
+    fl_used = np.zeros(n_slots, np.int64)
+    f = 0
+    for rep in range(repeats):
+        for fc in range(col_folds):
+            used_c = min(cols, sc - fc * cols)
+            for fr in range(row_folds):
+                used_r = min(rows, sr - fr * rows)
+                if dataflow == OS:      # ifmap: M rows (fr) x K; filter: K x N cols (fc)
+                    if_id, if_sz = rep * row_folds + fr, used_r * t
+                    fl_id, fl_sz = rep * col_folds + fc, used_c * t
+                elif dataflow == WS:    # filter block (fr, fc) stationary; ifmap: M x K rows (fr)
+                    if_id, if_sz = rep * row_folds + fr, used_r * t
+                    fl_id, fl_sz = (rep * col_folds + fc) * row_folds + fr, used_r * used_c
+                else:                   # IS: ifmap block (fr, fc) stationary; filter: K rows (fr) x N
+                    if_id, if_sz = (rep * col_folds + fc) * row_folds + fr, used_r * used_c
+                    fl_id, fl_sz = rep * row_folds + fr, used_r * t
+                out_sz = used_r * used_c if dataflow == OS else t * used_c
+                stats[IFMAP_SRAM_READS] += if_sz
+                stats[FILTER_SRAM_READS] += fl_sz
+                stats[OFMAP_SRAM_WRITES] += out_sz
+                stats[USED_PE_SLOTS] += used_r * used_c
+
+                if_fetch = _lru_fetch(if_ids, if_words, if_used, if_id, if_sz, ifmap_buffer_words, f + 1)
+                fl_fetch = _lru_fetch(fl_ids, fl_words, fl_used, fl_id, fl_sz, filter_buffer_words, f + 1)
+                stats[IFMAP_DRAM_READS] += if_fetch
+                stats[FILTER_DRAM_READS] += fl_fetch
+
+                psum_reads = 0
+                drain = out_sz
+                if dataflow != OS and row_folds > 1:
+                    if fr > 0:
+                        stats[OFMAP_SRAM_READS] += out_sz      # accumulate onto earlier partial sums
+                    if out_sz <= ofmap_buffer_words:
+                        drain = out_sz if fr == row_folds - 1 else 0
+                    elif fr > 0:
+                        psum_reads = out_sz                    # spilled partial sums come back
+                stats[OFMAP_DRAM_WRITES] += drain
+                stats[OFMAP_DRAM_READS] += psum_reads
+                load_words[f] = if_fetch + fl_fetch + psum_reads
+                drain_words[f] = drain
+                f += 1
+    stats[FOLDS] = n_folds
+    return stats, load_words, drain_words
+
+
+@njit(cache=True)
+def double_buffered_cycles(fold_cycles: int, load_words: np.ndarray, drain_words: np.ndarray,
+                           dram_words_per_cycle: float) -> float:
+    """Cycles to run folds back to back with double-buffered inputs and outputs on one DRAM channel.
+
+    Fold f+1's inputs load while fold f computes (into the half fold f-1 used); fold f's outputs
+    drain after it ends; fold f may start once fold f-1 has ended, its inputs are loaded and the output
+    half it writes (used by fold f-2) has drained. The channel serves transfers in issue order.
+    The first load is exposed; so is the last drain. ``dram_words_per_cycle <= 0``: ideal memory.
+    """
+    n = load_words.shape[0]
+    if n == 0:
+        return 0.0
+    if dram_words_per_cycle <= 0.0:
+        return float(n * fold_cycles)
+    bw = dram_words_per_cycle
+    channel_free = load_words[0] / bw
+    next_loaded = channel_free
+    prev_end = 0.0
+    drained_1 = 0.0   # drain done of fold f-1
+    drained_2 = 0.0   # drain done of fold f-2
+    for f in range(n):
+        start = max(prev_end, next_loaded, drained_2)
+        if f + 1 < n:
+            channel_free = max(channel_free, start) + load_words[f + 1] / bw
+            next_loaded = channel_free
+        end = start + fold_cycles
+        channel_free = max(channel_free, end) + drain_words[f] / bw
+        drained_2 = drained_1
+        drained_1 = channel_free
+        prev_end = end
+    return max(prev_end, drained_1)
+
+
+@njit(cache=True)
+def gemm_cycles_and_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: int, repeats: int,
+                            scalesim_compatible: bool, ifmap_buffer_words: int, filter_buffer_words: int,
+                            ofmap_buffer_words: int, dram_words_per_cycle: float) -> np.ndarray:
+    """Stats vector of ``repeats`` MxNxK GEMMs: access counts (``gemm_fold_traffic``) plus cycles
+    (``double_buffered_cycles``) — TOTAL, COMPUTE (sum of fold times) and STALL (the difference)."""
+    stats, load_words, drain_words = gemm_fold_traffic(
+        dataflow, rows, cols, m, n, k, repeats, ifmap_buffer_words, filter_buffer_words, ofmap_buffer_words)
+    sr, sc, t = spatial_map(dataflow, m, n, k)
+    fold_cycles = fold_compute_cycles(dataflow, rows, cols, t, scalesim_compatible)
+    total = np.ceil(double_buffered_cycles(fold_cycles, load_words, drain_words, dram_words_per_cycle))
+    stats[COMPUTE_CYCLES] = stats[FOLDS] * fold_cycles
+    stats[TOTAL_CYCLES] = total
+    stats[STALL_CYCLES] = total - stats[COMPUTE_CYCLES]
+    return stats

@@ -1,0 +1,96 @@
+"""The SimPy event engine: executes a Schedule on an Arch's engine models.
+
+* each compute engine is a process running its queue of ops in schedule order;
+* an op waits for the events of the ops it depends on (dependencies are events);
+* a tensor produced on one engine and consumed on another crosses the link between them, if the
+  architecture declares one: links are bandwidth resources (one transfer at a time, bytes/bandwidth
+  plus latency);
+* an op occupies its engine for the cycles its hardware model reports (the model walks the op's
+  folds/tiles in a Numba kernel), so there is one event per op and per transfer, never per cycle.
+
+Simulation time is in cycles of the architecture clock (``Arch.clock_ghz``).
+"""
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from archsim.config import Arch
+from archsim.hw.cost import OpCost
+from archsim.mapping import Schedule
+from archsim.sim.result import OpRecord, Result, TransferRecord
+
+
+class Link:
+    """A link as a SimPy resource that carries one transfer at a time."""
+
+    def __init__(self, env: simpy.Environment, name: str, bytes_per_cycle: float, latency_cycles: float):
+        self.name = name
+        self.resource = simpy.Resource(env, capacity=1)
+        self.bytes_per_cycle = bytes_per_cycle
+        self.latency_cycles = latency_cycles
+
+    def transfer_cycles(self, n_bytes: int) -> int:
+        """Cycles (architecture clock) to move ``n_bytes`` over this link."""
+        return math.ceil(n_bytes / self.bytes_per_cycle + self.latency_cycles)
+
+
+def run_schedule(schedule: Schedule, arch: Arch, engines: dict, costs: dict[int, OpCost]) -> Result:
+    """Execute ``schedule`` with precomputed per-op ``costs`` (op id -> OpCost) and return the Result."""
+    env = simpy.Environment()
+    finished = {e.op.id: env.event() for e in schedule.entries}
+    engine_of = {e.op.id: e.engine for e in schedule.entries}
+    links = {}
+    for name, lp in arch.links.items():
+        link = Link(env, name, lp.bandwidth_gbps / arch.clock_ghz, lp.latency_ns * arch.clock_ghz)
+        links[(lp.src, lp.dst)] = link
+    records: list[OpRecord] = []
+    transfers: list[TransferRecord] = []
+    ops_by_id = {e.op.id: e.op for e in schedule.entries}
+
+    def move(producer: int, consumer: int, link: Link):
+        yield finished[producer]
+        with link.resource.request() as grant:
+            yield grant
+            start = env.now
+            n_bytes = ops_by_id[producer].output_bytes
+            yield env.timeout(link.transfer_cycles(n_bytes))
+            transfers.append(TransferRecord(link.name, producer, consumer, int(start), int(env.now), n_bytes))
+
+    def engine_process(name: str, queue):
+        scale = arch.clock_ghz / arch.engine_clock_ghz(name)   # engine cycles -> architecture cycles
+        for entry in queue:
+            op = entry.op
+            waits = []
+            for dep in op.deps:
+                if dep not in finished:
+                    continue
+                link = links.get((engine_of[dep], name))
+                if engine_of[dep] != name and link is not None:
+                    waits.append(env.process(move(dep, op.id, link)))
+                else:
+                    waits.append(finished[dep])
+            if waits:
+                yield env.all_of(waits)
+            cost = costs[op.id]
+            start = env.now
+            yield env.timeout(math.ceil(cost.total_cycles * scale))
+            records.append(OpRecord(op.id, op.name, op.kind, op.layer, name, int(start), int(env.now),
+                                    cost.total_cycles, cost.compute_cycles, cost.stall_cycles, cost.macs,
+                                    cost.utilization, cost.mapping_efficiency, cost.folds,
+                                    dict(cost.traffic_bytes)))
+            finished[op.id].succeed()
+
+    for name in engines:
+        queue = schedule.engine_queue(name)
+        if queue:
+            env.process(engine_process(name, queue))
+    env.run()
+    unfinished = [op_id for op_id, ev in finished.items() if not ev.triggered]
+    if unfinished:
+        raise RuntimeError(f"deadlock: ops {unfinished[:5]} never ran (a dependency is scheduled after its "
+                           f"consumer on the same engine)")
+    records.sort(key=lambda r: (r.start_cycle, r.op_id))
+    peak = {n: getattr(m, "peak_macs_per_cycle", 0) for n, m in engines.items()}
+    return Result(arch.name, schedule.trace.name, arch.clock_ghz, tuple(records), tuple(transfers), peak)

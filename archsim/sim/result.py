@@ -1,0 +1,129 @@
+"""Simulation results: one record per executed op, convertible to pandas tables."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One executed op. Start/end in cycles of the architecture clock; the op's own cycle counts in
+    cycles of its engine's clock; traffic in bytes keyed ``<memory>.<operand>.<read|write>``."""
+
+    op_id: int
+    name: str
+    kind: str
+    layer: str
+    engine: str
+    start_cycle: int
+    end_cycle: int
+    total_cycles: int
+    compute_cycles: int
+    stall_cycles: int
+    macs: int
+    utilization: float
+    mapping_efficiency: float
+    folds: int
+    traffic_bytes: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TransferRecord:
+    """A tensor moved over a link between engines (cycles of the architecture clock, bytes)."""
+
+    link: str
+    producer_op: int
+    consumer_op: int
+    start_cycle: int
+    end_cycle: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything a run produced. ``ops`` and ``components`` are the tables reports and plots read."""
+
+    arch_name: str
+    workload_name: str
+    clock_ghz: float
+    records: tuple[OpRecord, ...]
+    transfers: tuple[TransferRecord, ...] = ()
+    engine_peak_macs_per_cycle: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_cycles(self) -> int:
+        """Makespan in cycles of the architecture clock."""
+        ends = [r.end_cycle for r in self.records] + [t.end_cycle for t in self.transfers]
+        return max(ends, default=0)
+
+    @property
+    def total_macs(self) -> int:
+        """MACs executed over all ops."""
+        return sum(r.macs for r in self.records)
+
+    @property
+    def latency_ms(self) -> float:
+        """Makespan in milliseconds."""
+        return self.total_cycles / (self.clock_ghz * 1e6)
+
+    @property
+    def ops(self) -> pd.DataFrame:
+        """One row per executed op; traffic flattened into ``bytes.<memory>.<operand>.<dir>`` columns."""
+        rows = []
+        for r in self.records:
+            row = asdict(r)
+            traffic = row.pop("traffic_bytes")
+            row.update({f"bytes.{k}": v for k, v in sorted(traffic.items())})
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        byte_cols = [c for c in df.columns if c.startswith("bytes.")]
+        df[byte_cols] = df[byte_cols].fillna(0.0)
+        return df
+
+    @property
+    def components(self) -> pd.DataFrame:
+        """One row per engine and per memory: busy cycles, MACs, utilization, bytes read/written."""
+        span = self.total_cycles or 1
+        rows = []
+        by_engine: dict[str, list[OpRecord]] = {}
+        for r in self.records:
+            by_engine.setdefault(r.engine, []).append(r)
+        for engine, recs in by_engine.items():
+            busy = sum(r.end_cycle - r.start_cycle for r in recs)
+            macs = sum(r.macs for r in recs)
+            peak = self.engine_peak_macs_per_cycle.get(engine, 0.0)
+            rows.append({"component": engine, "type": "engine", "ops": len(recs), "busy_cycles": busy,
+                         "macs": macs, "busy_fraction": busy / span,
+                         "mac_utilization": macs / (peak * span) if peak else float("nan"),
+                         "read_bytes": 0.0, "write_bytes": 0.0})
+        memories: dict[str, list[float]] = {}
+        for r in self.records:
+            for key, value in r.traffic_bytes.items():
+                mem = key.split(".")[0]
+                acc = memories.setdefault(mem, [0.0, 0.0])
+                acc[0 if key.endswith(".read") else 1] += value
+        for mem, (rd, wr) in sorted(memories.items()):
+            rows.append({"component": mem, "type": "memory", "ops": 0, "busy_cycles": 0, "macs": 0,
+                         "busy_fraction": float("nan"), "mac_utilization": float("nan"),
+                         "read_bytes": rd, "write_bytes": wr})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict:
+        """Headline numbers as a JSON-ready dict (cycles of the architecture clock, ms, counts, bytes)."""
+        comps = self.components
+        mem = comps[comps.type == "memory"]
+        return {
+            "arch": self.arch_name,
+            "workload": self.workload_name,
+            "ops": len(self.records),
+            "total_cycles": int(self.total_cycles),
+            "clock_ghz": self.clock_ghz,
+            "latency_ms": self.latency_ms,
+            "total_macs": int(self.total_macs),
+            "stall_cycles": int(sum(r.stall_cycles for r in self.records)),
+            "memory_bytes": {row.component: {"read": float(row.read_bytes), "write": float(row.write_bytes)}
+                             for row in mem.itertuples()},
+            "engine_mac_utilization": {row.component: float(row.mac_utilization)
+                                       for row in comps[comps.type == "engine"].itertuples()},
+        }
