@@ -10,6 +10,7 @@ Steps, each of which reports errors with the file and the dotted key path:
 from __future__ import annotations
 
 import copy
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -136,7 +137,9 @@ def _expected_from(err: dict[str, Any], model: type[BaseModel] | None = None) ->
     ctx = err.get("ctx") or {}
     if etype == "extra_forbidden":
         known = _known_keys(model, tuple(err["loc"]))
-        return f"one of the known keys {known}" if known else "a known key (check the spelling)"
+        if not known:
+            return "a known key (check the spelling)"
+        return f"one of the known keys {known}"
     if etype == "missing":
         return "this key to be present"
     if etype in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -149,11 +152,15 @@ def _expected_from(err: dict[str, Any], model: type[BaseModel] | None = None) ->
 def validation_error(source: str, prefix: str, exc: ValidationError,
                      model: type[BaseModel] | None = None) -> ConfigError:
     """Turn the first pydantic error into a ConfigError located at ``prefix`` + its location."""
-    err = exc.errors()[0]
+    # a misspelt key shows up as one unknown and one missing key: report the unknown one
+    err = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")[0]
     loc = ".".join(str(p) for p in err["loc"])
     key_path = ".".join(p for p in (prefix, loc) if p)
     if err.get("type") == "extra_forbidden":
-        return ConfigError(source, key_path, "unknown key", expected=_expected_from(err, model))
+        known = _known_keys(model, tuple(err["loc"])) or []
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        problem = f"unknown key (did you mean {close[0]!r}?)" if close else "unknown key"
+        return ConfigError(source, key_path, problem, expected=_expected_from(err, model))
     if err.get("type") == "missing":
         return ConfigError(source, key_path, "missing key", expected=_expected_from(err))
     return ConfigError(source, key_path, "bad value", value=err.get("input"), has_value=True,

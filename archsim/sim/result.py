@@ -124,6 +124,8 @@ class Result:
             "stall_cycles": int(sum(r.stall_cycles for r in self.records)),
             "memory_bytes": {row.component: {"read": float(row.read_bytes), "write": float(row.write_bytes)}
                              for row in mem.itertuples()},
-            "engine_mac_utilization": {row.component: float(row.mac_utilization)
+            # engines without MAC units (vector units) have no MAC utilization: null in JSON
+            "engine_mac_utilization": {row.component: (None if row.mac_utilization != row.mac_utilization
+                                                       else float(row.mac_utilization))
                                        for row in comps[comps.type == "engine"].itertuples()},
         }
