@@ -41,12 +41,21 @@ class SystolicParams(StrictModel):
 
 @dataclass(frozen=True)
 class GemmShape:
-    """``repeats`` independent M x N x K GEMMs."""
+    """``repeats`` independent M x N x K GEMMs; ``ifmap_words`` distinct input words per GEMM
+    (M*K for a plain GEMM, fewer for a convolution whose windows overlap; 0 means M*K)."""
 
     m: int
     n: int
     k: int
     repeats: int = 1
+    ifmap_words: int = 0
+
+    @property
+    def ifmap_unique_fraction(self) -> float:
+        """Distinct input words / im2col elements (1.0 for a GEMM)."""
+        if self.ifmap_words <= 0:
+            return 1.0
+        return min(1.0, self.ifmap_words / (self.m * self.k))
 
     @property
     def macs(self) -> int:
@@ -63,8 +72,11 @@ def gemm_shape(op: TraceOp) -> GemmShape:
         c, f = op.dim("C"), op.dim("F")
         if c % groups or f % groups:
             raise MappingError(f"op {op.name!r}: channels {c} and filters {f} must divide by groups {groups}")
-        m = op.dim("N", 1) * op.dim("OH") * op.dim("OW")
-        return GemmShape(m, f // groups, op.dim("R") * op.dim("S") * (c // groups), groups)
+        batch = op.dim("N", 1)
+        m = batch * op.dim("OH") * op.dim("OW")
+        # distinct input words one group reads: its channels of the (unpadded) input feature map
+        ifmap_words = batch * op.dim("H") * op.dim("W") * (c // groups)
+        return GemmShape(m, f // groups, op.dim("R") * op.dim("S") * (c // groups), groups, ifmap_words)
     raise MappingError(f"a systolic array cannot run op {op.name!r} of kind {op.kind!r}")
 
 
@@ -97,7 +109,7 @@ class SystolicArray:
         p = self.params
         s = kt.gemm_cycles_and_traffic(kt.DATAFLOW_CODES[p.dataflow], p.rows, p.cols, shape.m, shape.n,
                                        shape.k, shape.repeats, p.scalesim_compatible, *self._buffers,
-                                       self._dram_words_per_cycle)
+                                       self._dram_words_per_cycle, shape.ifmap_unique_fraction)
         total = int(s[kt.TOTAL_CYCLES])
         folds = int(s[kt.FOLDS])
         wb = p.word_bytes

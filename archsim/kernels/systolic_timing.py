@@ -104,7 +104,8 @@ def _lru_fetch(slot_ids, slot_words, slot_used, sid: int, size: int, capacity: i
 
 @njit(cache=True)
 def gemm_fold_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: int, repeats: int,
-                      ifmap_buffer_words: int, filter_buffer_words: int, ofmap_buffer_words: int):
+                      ifmap_buffer_words: int, filter_buffer_words: int, ofmap_buffer_words: int,
+                      ifmap_unique_fraction: float = 1.0):
     """Walk the fold loop nest of ``repeats`` independent MxNxK GEMMs and count every access.
 
     Each input operand has a working buffer (the computing half of a double-buffered SRAM) of the
@@ -112,6 +113,11 @@ def gemm_fold_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: in
     it is still resident (least recently used slices are evicted). Each fold writes its output slice
     to the OFMAP SRAM; when K is split over several row folds (WS/IS) the partial sums stay in the
     OFMAP buffer if the slice fits, otherwise they spill to DRAM and are read back for the next fold.
+
+    ``ifmap_unique_fraction`` is (distinct input words) / (M*K): below 1 for convolutions, whose
+    im2col matrix repeats each input pixel in up to R*S windows. The SRAM holds (and DRAM supplies)
+    the distinct words, so an input slice occupies and costs ``ceil(slice * fraction)`` words; the
+    array still reads every im2col element from the SRAM. (Halo overlap between slices is ignored.)
 
     Returns ``(stats, load_words, drain_words)``: the stats vector (indices are this module's
     constants; counts in words) and, per fold, the words loaded before it and drained after it.
@@ -151,7 +157,8 @@ def gemm_fold_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: in
                 stats[OFMAP_SRAM_WRITES] += out_sz
                 stats[USED_PE_SLOTS] += used_r * used_c
 
-                if_fetch = _lru_fetch(if_ids, if_words, if_used, if_id, if_sz, ifmap_buffer_words, f + 1)
+                if_raw = if_sz if ifmap_unique_fraction >= 1.0 else int(np.ceil(if_sz * ifmap_unique_fraction))
+                if_fetch = _lru_fetch(if_ids, if_words, if_used, if_id, if_raw, ifmap_buffer_words, f + 1)
                 fl_fetch = _lru_fetch(fl_ids, fl_words, fl_used, fl_id, fl_sz, filter_buffer_words, f + 1)
                 stats[IFMAP_DRAM_READS] += if_fetch
                 stats[FILTER_DRAM_READS] += fl_fetch
@@ -211,11 +218,13 @@ def double_buffered_cycles(fold_cycles: int, load_words: np.ndarray, drain_words
 @njit(cache=True)
 def gemm_cycles_and_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: int, repeats: int,
                             scalesim_compatible: bool, ifmap_buffer_words: int, filter_buffer_words: int,
-                            ofmap_buffer_words: int, dram_words_per_cycle: float) -> np.ndarray:
+                            ofmap_buffer_words: int, dram_words_per_cycle: float,
+                            ifmap_unique_fraction: float = 1.0) -> np.ndarray:
     """Stats vector of ``repeats`` MxNxK GEMMs: access counts (``gemm_fold_traffic``) plus cycles
     (``double_buffered_cycles``) — TOTAL, COMPUTE (sum of fold times) and STALL (the difference)."""
     stats, load_words, drain_words = gemm_fold_traffic(
-        dataflow, rows, cols, m, n, k, repeats, ifmap_buffer_words, filter_buffer_words, ofmap_buffer_words)
+        dataflow, rows, cols, m, n, k, repeats, ifmap_buffer_words, filter_buffer_words, ofmap_buffer_words,
+        ifmap_unique_fraction)
     sr, sc, t = spatial_map(dataflow, m, n, k)
     fold_cycles = fold_compute_cycles(dataflow, rows, cols, t, scalesim_compatible)
     total = np.ceil(double_buffered_cycles(fold_cycles, load_words, drain_words, dram_words_per_cycle))
