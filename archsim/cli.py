@@ -12,7 +12,7 @@ from archsim.errors import ArchsimError
 ARCH_TOP_LEVEL_KEYS = ("name", "description", "clock_ghz", "engines", "memories", "links")
 
 # Packages that contribute a subcommand through ``add_subcommand(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.workload.cli",)
 
 
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:

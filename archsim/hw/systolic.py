@@ -18,8 +18,7 @@ from archsim.hw.cost import OpCost
 from archsim.hw.registry import ComponentKind, register
 from archsim.kernels import systolic_timing as kt
 from archsim.trace import TraceOp
-
-GEMM_KINDS = ("gemm", "gemv", "matmul", "batched_gemm")
+from archsim.trace.kinds import is_matrix
 
 
 class SystolicParams(StrictModel):
@@ -65,7 +64,7 @@ class GemmShape:
 
 def gemm_shape(op: TraceOp) -> GemmShape:
     """The GEMM view of a gemm/gemv/conv2d op (MappingError for any other kind)."""
-    if op.kind in GEMM_KINDS:
+    if op.kind in ("gemm", "gemv"):
         return GemmShape(op.dim("M"), op.dim("N"), op.dim("K"), op.dim("B", 1))
     if op.kind == "conv2d":
         groups = op.dim("groups", 1)
@@ -101,8 +100,8 @@ class SystolicArray:
         return self.params.rows * self.params.cols
 
     def supports(self, op: TraceOp) -> bool:
-        """True for GEMM-like and convolution ops."""
-        return op.kind in GEMM_KINDS or op.kind == "conv2d"
+        """True for matrix ops: GEMM, GEMV and convolution."""
+        return is_matrix(op.kind)
 
     def gemm_cost(self, shape: GemmShape) -> OpCost:
         """Cost of ``shape`` on this array (cycles of this engine's clock, bytes per memory/operand)."""

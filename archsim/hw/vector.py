@@ -14,8 +14,7 @@ from archsim.config.schema import StrictModel
 from archsim.hw.cost import OpCost
 from archsim.hw.registry import ComponentKind, register
 from archsim.trace import TraceOp
-
-ZERO_COST_KINDS = ("reshape", "concat", "flatten", "transpose_view", "identity")
+from archsim.trace.kinds import is_matrix, is_zero_cost
 
 
 class VectorParams(StrictModel):
@@ -40,13 +39,13 @@ class VectorUnit:
         self._dram_bytes_per_cycle = Dram(arch.memories[params.dram]).bytes_per_cycle(self.clock_ghz)
 
     def supports(self, op: TraceOp) -> bool:
-        """Everything that is not a GEMM or convolution."""
-        return op.kind not in ("gemm", "gemv", "matmul", "batched_gemm", "conv2d")
+        """Everything that is not a matrix op (GEMM, GEMV, convolution)."""
+        return not is_matrix(op.kind)
 
     def op_cost(self, op: TraceOp) -> OpCost:
         """Roofline cost of ``op`` on the vector lanes (cycles; DRAM bytes in ``traffic_bytes``)."""
         p = self.params
-        if op.kind in ZERO_COST_KINDS:
+        if is_zero_cost(op.kind):
             return OpCost(0, 0, 0, 0, 0.0)
         work = op.flops or op.dim("elements", 0)
         compute = math.ceil(work / p.lanes) + (p.pipeline_latency_cycles if work else 0)

@@ -1,0 +1,220 @@
+"""GraphBuilder: construct a Graph op by op, with output shapes computed as the op defines them.
+
+Each method appends one op and returns the name of its output tensor (or names, for ``split``).
+Weights are created on the fly with role ``weight``; pass an existing weight name to share one
+(e.g. a tied LM head reuses the embedding table).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from archsim.errors import WorkloadError
+from archsim.trace.checks import conv_output_size
+from archsim.workload.graph import Graph, Op, Tensor, dtype_bytes
+
+UNARY_KINDS = ("relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "rope", "allreduce")
+
+
+class GraphBuilder:
+    """Accumulates tensors and ops of one Graph; call ``build()`` at the end."""
+
+    def __init__(self, name: str, dtype: str = "int8", phase: str = ""):
+        dtype_bytes(dtype)  # validates the name
+        self.name = name
+        self.dtype = dtype
+        self.phase = phase
+        self.tensors: dict[str, Tensor] = {}
+        self.ops: list[Op] = []
+        self.layer = ""
+
+    # -- tensors -------------------------------------------------------------------------------
+    def shape(self, name: str) -> tuple[int, ...]:
+        """Shape of tensor ``name``."""
+        return self.tensors[name].shape
+
+    def _tensor(self, name: str, shape: Sequence[int], role: str, dtype: str | None = None) -> str:
+        if name in self.tensors:
+            raise WorkloadError(f"graph {self.name!r}: tensor {name!r} defined twice")
+        shape = tuple(int(s) for s in shape)
+        if any(s <= 0 for s in shape):
+            raise WorkloadError(f"graph {self.name!r}: tensor {name!r} has non-positive shape {shape}")
+        self.tensors[name] = Tensor(name, shape, dtype or self.dtype, role)
+        return name
+
+    def input(self, name: str, shape: Sequence[int], role: str = "input", dtype: str | None = None) -> str:
+        """Declare a graph input (``role`` input or kv_cache; ``dtype`` defaults to the graph's)."""
+        return self._tensor(name, shape, role, dtype)
+
+    def weight(self, name: str, shape: Sequence[int]) -> str:
+        """Declare a parameter tensor and return its name."""
+        return self._tensor(name, shape, "weight")
+
+    def _op(self, name: str, kind: str, inputs: Sequence[str], out_shapes: Sequence[Sequence[int]],
+            attrs: dict[str, Any] | None = None, out_names: Sequence[str] | None = None) -> list[str]:
+        if out_names is None:
+            out_names = [name] if len(out_shapes) == 1 else [f"{name}.{i}" for i in range(len(out_shapes))]
+        outs = [self._tensor(n, s, "activation") for n, s in zip(out_names, out_shapes)]
+        self.ops.append(Op(name, kind, tuple(inputs), tuple(outs), dict(attrs or {}), self.layer))
+        return outs
+
+    # -- matrix ops ----------------------------------------------------------------------------
+    def conv2d(self, name: str, x: str, out_channels: int, kernel: int | tuple[int, int],
+               stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+               groups: int = 1, bias: bool = False) -> str:
+        """2-D convolution of ``x`` [N, C, H, W] → [N, F, OH, OW] (symmetric zero padding)."""
+        n, c, h, w = self.shape(x)
+        r, s = _pair(kernel)
+        sh, sw = _pair(stride)
+        ph, pw = _pair(padding)
+        if c % groups or out_channels % groups:
+            raise WorkloadError(f"{self.name}: {name}: groups={groups} must divide C={c} and F={out_channels}")
+        oh, ow = conv_output_size(h, r, sh, ph), conv_output_size(w, s, sw, pw)
+        inputs = [x, self.weight(f"{name}.weight", (out_channels, c // groups, r, s))]
+        if bias:
+            inputs.append(self.weight(f"{name}.bias", (out_channels,)))
+        attrs = {"stride": (sh, sw), "pad": (ph, pw), "groups": groups}
+        return self._op(name, "conv2d", inputs, [(n, out_channels, oh, ow)], attrs)[0]
+
+    def linear(self, name: str, x: str, out_features: int, bias: bool = True,
+               weight: str | None = None, transposed_weight: bool = False, holds: Sequence[str] = ()) -> str:
+        """``x`` [..., K] · W [K, N] (+ b) → [..., N]; ``weight`` reuses an existing [K, N] or [N, K] table.
+        ``holds`` names weights the op keeps resident without reading them (idle MoE experts)."""
+        *lead, k = self.shape(x)
+        if weight is None:
+            weight = self.weight(f"{name}.weight", (k, out_features))
+        inputs = [x, weight]
+        if bias:
+            inputs.append(self.weight(f"{name}.bias", (out_features,)))
+        return self._op(name, "linear", inputs, [(*lead, out_features)],
+                        {"transposed_weight": transposed_weight, "holds": tuple(holds)})[0]
+
+    def matmul(self, name: str, a: str, b: str) -> str:
+        """Batched product of activations ``a`` [G, M, K] and ``b`` [G, K, N] → [G, M, N]."""
+        g, m, k = self.shape(a)
+        g2, k2, n = self.shape(b)
+        if (g, k) != (g2, k2):
+            raise WorkloadError(f"{self.name}: {name}: matmul shapes {self.shape(a)} x {self.shape(b)} do not agree")
+        return self._op(name, "matmul", [a, b], [(g, m, n)])[0]
+
+    # -- vector ops ----------------------------------------------------------------------------
+    def unary(self, name: str, kind: str, x: str) -> str:
+        """Element-wise ``kind`` (relu, gelu, silu, rope, allreduce …) of ``x``; same shape."""
+        if kind not in UNARY_KINDS:
+            raise WorkloadError(f"{self.name}: {name}: unknown unary op {kind!r}")
+        return self._op(name, kind, [x], [self.shape(x)])[0]
+
+    def glu(self, name: str, kind: str, x: str) -> str:
+        """Gated activation (``swiglu``: silu(gate)·up, ``geglu``: gelu(gate)·up) of ``x`` [..., 2I] → [..., I]."""
+        if kind not in ("swiglu", "geglu"):
+            raise WorkloadError(f"{self.name}: {name}: unknown gated activation {kind!r}")
+        *lead, two_i = self.shape(x)
+        return self._op(name, kind, [x], [(*lead, two_i // 2)])[0]
+
+    def add(self, name: str, a: str, b: str) -> str:
+        """Element-wise sum (``b`` may broadcast into ``a``); shape of ``a``."""
+        return self._op(name, "add", [a, b], [self.shape(a)])[0]
+
+    def mul(self, name: str, a: str, b: str) -> str:
+        """Element-wise product (``b`` may broadcast into ``a``); shape of ``a``."""
+        return self._op(name, "mul", [a, b], [self.shape(a)])[0]
+
+    def batchnorm(self, name: str, x: str) -> str:
+        """Inference batch-norm over channels of ``x`` [N, C, H, W] (γ, β are its parameters)."""
+        c = self.shape(x)[1]
+        gamma, beta = self.weight(f"{name}.weight", (c,)), self.weight(f"{name}.bias", (c,))
+        return self._op(name, "batchnorm", [x, gamma, beta], [self.shape(x)])[0]
+
+    def layernorm(self, name: str, x: str, bias: bool = True) -> str:
+        """LayerNorm over the last axis (γ and optional β)."""
+        h = self.shape(x)[-1]
+        inputs = [x, self.weight(f"{name}.weight", (h,))]
+        if bias:
+            inputs.append(self.weight(f"{name}.bias", (h,)))
+        return self._op(name, "layernorm", inputs, [self.shape(x)])[0]
+
+    def rmsnorm(self, name: str, x: str) -> str:
+        """RMSNorm over the last axis (γ only)."""
+        h = self.shape(x)[-1]
+        return self._op(name, "rmsnorm", [x, self.weight(f"{name}.weight", (h,))], [self.shape(x)])[0]
+
+    def softmax(self, name: str, x: str) -> str:
+        """Softmax over the last axis."""
+        return self._op(name, "softmax", [x], [self.shape(x)])[0]
+
+    def pool(self, name: str, x: str, kind: str, kernel: int | tuple[int, int],
+             stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+             same: bool = False) -> str:
+        """``maxpool``/``avgpool`` of ``x`` [N, C, H, W]: conv output-size rule, or ceil(H/stride)
+        when ``same`` (Darknet/TF 'same' pooling, which may pad asymmetrically)."""
+        n, c, h, w = self.shape(x)
+        r, s = _pair(kernel)
+        sh, sw = _pair(stride if stride is not None else kernel)
+        ph, pw = _pair(padding)
+        if same:
+            oh, ow = -(-h // sh), -(-w // sw)
+        else:
+            oh, ow = conv_output_size(h, r, sh, ph), conv_output_size(w, s, sw, pw)
+        attrs = {"kernel": (r, s), "stride": (sh, sw), "pad": (ph, pw)}
+        return self._op(name, kind, [x], [(n, c, oh, ow)], attrs)[0]
+
+    def global_avgpool(self, name: str, x: str) -> str:
+        """Average over H and W: [N, C, H, W] → [N, C] (flattened, as classifiers use it)."""
+        n, c, h, w = self.shape(x)
+        return self._op(name, "avgpool", [x], [(n, c)], {"kernel": (h, w), "stride": (1, 1), "pad": (0, 0)})[0]
+
+    def upsample(self, name: str, x: str, scale: int) -> str:
+        """Nearest-neighbour upsampling of [N, C, H, W] by an integer ``scale``."""
+        n, c, h, w = self.shape(x)
+        return self._op(name, "upsample", [x], [(n, c, h * scale, w * scale)], {"scale": scale})[0]
+
+    def embedding(self, name: str, ids: str, table: str) -> str:
+        """Row lookup: ids [T] in ``table`` [V, H] → [T, H]."""
+        (t,) = self.shape(ids)
+        return self._op(name, "embedding", [ids, table], [(t, self.shape(table)[1])])[0]
+
+    def topk(self, name: str, x: str, k: int) -> str:
+        """Top-``k`` selection over the last axis of ``x`` [T, E] → [T, k] (MoE routing)."""
+        *lead, e = self.shape(x)
+        if not 0 < k <= e:
+            raise WorkloadError(f"{self.name}: {name}: top-k with k={k} over {e} entries")
+        return self._op(name, "topk", [x], [(*lead, k)], {"k": k})[0]
+
+    def moe_combine(self, name: str, expert_outputs: Sequence[str], routing: str, shape: Sequence[int],
+                    weighted_rows: int) -> str:
+        """Weighted sum of expert outputs back into token order ([T, H]); ``weighted_rows`` = T·k."""
+        return self._op(name, "moe_combine", [*expert_outputs, routing], [shape],
+                        {"weighted_rows": weighted_rows})[0]
+
+    # -- zero-cost layout ops --------------------------------------------------------------------
+    def reshape(self, name: str, x: str, shape: Sequence[int]) -> str:
+        """View ``x`` with a new ``shape`` (same number of elements)."""
+        if math.prod(shape) != math.prod(self.shape(x)):
+            raise WorkloadError(f"{self.name}: {name}: cannot reshape {self.shape(x)} to {tuple(shape)}")
+        return self._op(name, "reshape", [x], [shape])[0]
+
+    def concat(self, name: str, xs: Sequence[str], axis: int) -> str:
+        """Concatenate ``xs`` along ``axis``."""
+        first = list(self.shape(xs[0]))
+        first[axis] = sum(self.shape(x)[axis] for x in xs)
+        return self._op(name, "concat", list(xs), [first], {"axis": axis})[0]
+
+    def split(self, name: str, x: str, shapes: Sequence[Sequence[int]], after: Sequence[str] = ()) -> list[str]:
+        """Cut ``x`` into pieces of the given ``shapes`` (layout only, e.g. fused QKV → Q, K, V, or a
+        MoE token dispatch); the pieces also wait for the tensors in ``after`` (e.g. the routing)."""
+        return self._op(name, "split", [x, *after], shapes)
+
+    def gather(self, name: str, xs: Sequence[str], shape: Sequence[int]) -> str:
+        """Assemble ``xs`` into one tensor of ``shape`` (layout only, e.g. prepending a [CLS] token)."""
+        return self._op(name, "concat", list(xs), [shape])[0]
+
+    def build(self, metadata: dict[str, str] | None = None) -> Graph:
+        """Return the finished, validated Graph."""
+        return Graph(self.name, dict(self.tensors), list(self.ops), self.phase, dict(metadata or {})).validate()
+
+
+def _pair(v: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(v, int):
+        return v, v
+    a, b = v
+    return int(a), int(b)

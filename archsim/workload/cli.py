@@ -1,0 +1,71 @@
+"""``archsim lower WORKLOAD [--set k=v …] -o OUT.csv|.parquet``: write a workload's operator trace.
+
+The lead's ``archsim/cli.py`` wires this in with ``add_subcommand(subparsers)``; the parser's
+``func`` default is ``run_lower(args) -> int`` (exit status). ``python -m archsim.workload.cli``
+runs it alone.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from archsim.errors import ArchsimError
+from archsim.trace.io import write_trace
+from archsim.workload.loader import load_workload
+from archsim.workload.scalesim_topology import write_topology_trace
+
+FORMATS = ("csv", "parquet", "scalesim")
+
+
+def add_subcommand(subparsers) -> None:
+    """Register ``lower`` on an argparse ``subparsers`` object."""
+    parser = subparsers.add_parser(
+        "lower", help="lower a workload (zoo name, model YAML, config.json, ONNX, trace, SCALE-Sim topology) "
+                      "to an operator trace",
+        description="Write the operator trace of WORKLOAD. Examples: `archsim lower resnet18 -o resnet18.csv`; "
+                    "`archsim lower llama2_7b --set phase=decode --set context=2048 -o l7b.parquet`.")
+    parser.add_argument("workload", help="zoo name (see `archsim list`) or a .yaml/.json/.onnx/.csv/.parquet file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="run knob: batch, phase (prefill|decode), seq_len, context, image_size, dtype, tp, "
+                             "layers, experts_per_token, fuse, strict (repeatable)")
+    parser.add_argument("-o", "--output", required=True, type=Path,
+                        help="output file; .csv or .parquet (or any name with --format scalesim)")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="output format (default: from the suffix); scalesim writes a SCALE-Sim conv "
+                             "topology of the matrix ops")
+    parser.set_defaults(func=run_lower)
+
+
+def run_lower(args: argparse.Namespace) -> int:
+    """Lower ``args.workload`` and write it to ``args.output``; prints a one-line summary; returns 0."""
+    trace = load_workload(args.workload, args.overrides)
+    fmt = args.format or ("parquet" if args.output.suffix.lower() in (".parquet", ".pq") else "csv")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "scalesim":
+        write_topology_trace(trace, args.output)
+    else:
+        path = args.output if args.output.suffix else args.output.with_suffix(f".{fmt}")
+        if fmt == "parquet" and path.suffix.lower() not in (".parquet", ".pq"):
+            path = path.with_suffix(".parquet")
+        args.output = write_trace(trace, path)
+    print(f"{trace.name}: {len(trace)} ops, {trace.total_macs:,} MACs, {trace.total_params:,} params "
+          f"-> {args.output}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point: ``python -m archsim.workload.cli lower …``."""
+    parser = argparse.ArgumentParser(prog="archsim")
+    add_subcommand(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ArchsimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
