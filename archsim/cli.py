@@ -12,7 +12,7 @@ from archsim.errors import ArchsimError
 ARCH_TOP_LEVEL_KEYS = ("name", "description", "clock_ghz", "engines", "memories", "links")
 
 # Packages that contribute a subcommand through ``add_subcommand(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.workload.cli",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.workload.cli", "archsim.sweep.cli", "archsim.plot.cli")
 
 
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
@@ -36,6 +36,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(format_summary(result))
     out = Path(args.out) if args.out else Path("runs") / f"{arch.name}__{Path(str(args.workload)).stem}"
     paths = write_result(result, out, args.format)
+    if args.plot:
+        from archsim.plot import write_standard_plots
+
+        paths += write_standard_plots(result, out / "plots", arch=arch)
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 
@@ -100,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override: architecture keys (engines.npu.rows=64) or workload keys (batch=8)")
     run.add_argument("--mapper", default="by_kind")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--plot", action="store_true", help="also write the standard figures to OUT/plots")
     run.set_defaults(func=cmd_run)
 
     ss = sub.add_parser("scalesim", help="SCALE-Sim 3.0.0 compatibility mode (reads its .cfg and topology CSV)")

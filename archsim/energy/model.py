@@ -1,0 +1,160 @@
+"""Energy of a Result: action counts per op priced per component, plus static energy over the makespan.
+
+Conservation (tested): for every component, the sum of its per-op dynamic energy equals its
+``dynamic_pj`` in ``per_component``; ``total_pj`` = dynamic + static. Static energy (leakage,
+DRAM background and refresh) belongs to the components over the whole run and is not split over ops.
+
+Actions counted per op record (units in brackets):
+* systolic engine: ``mac`` and ``pe_register`` [MAC] = the op's MACs;
+* vector engine: ``op`` [lane-operation] = utilization * total_cycles * lanes (the work the unit did);
+* every ``traffic_bytes`` key ``<memory>.<operand>.<read|write>``: ``read``/``write`` [bit] on that
+  memory; on DRAM also ``activate`` [bit] (one ACT+PRE per row-buffer's worth of bits moved);
+* a link transfer: ``transfer`` [bit] on the link, charged to the consuming op.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from archsim.config import Arch
+from archsim.energy.prices import PriceBook, price_arch
+from archsim.energy.spec import EnergySpec
+from archsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable, load_table
+from archsim.sim.result import Result
+
+PER_OP_COLUMNS = ["op_id", "name", "kind", "engine", "component", "action", "count", "unit", "pj_per_unit",
+                  "energy_pj"]
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    """Energy of one run (pJ), per op and action and per component, plus component areas (um2)."""
+
+    per_op: pd.DataFrame          # one row per (op, component, action): PER_OP_COLUMNS
+    per_component: pd.DataFrame   # component, type, dynamic_pj, static_pj, total_pj, static_mw, area_um2
+    makespan_ns: float
+    spec: EnergySpec
+    placeholders: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def dynamic_pj(self) -> float:
+        """Dynamic energy of all ops (pJ)."""
+        return float(self.per_component.dynamic_pj.sum())
+
+    @property
+    def static_pj(self) -> float:
+        """Static energy of all components over the makespan (pJ)."""
+        return float(self.per_component.static_pj.sum())
+
+    @property
+    def total_pj(self) -> float:
+        """Dynamic + static energy (pJ)."""
+        return self.dynamic_pj + self.static_pj
+
+    @property
+    def area_mm2(self) -> float:
+        """On-chip area (engines + SRAMs) in mm2; off-chip DRAM is not counted."""
+        return float(self.per_component.area_um2.sum(skipna=True)) / 1e6
+
+    def by_op(self) -> pd.DataFrame:
+        """One row per op: op_id, name, kind, engine, energy_pj (dynamic, summed over components)."""
+        if self.per_op.empty:
+            return pd.DataFrame(columns=["op_id", "name", "kind", "engine", "energy_pj"])
+        return (self.per_op.groupby(["op_id", "name", "kind", "engine"], sort=False, as_index=False)
+                .energy_pj.sum())
+
+    def by_op_kind(self) -> pd.DataFrame:
+        """Dynamic energy (pJ) per op kind (rows) and component (columns)."""
+        return self.per_op.pivot_table(index="kind", columns="component", values="energy_pj", aggfunc="sum",
+                                       fill_value=0.0)
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers (pJ, mm2, node, placeholders used) as a JSON-ready dict."""
+        comps = self.per_component
+        return {
+            "total_energy_pj": self.total_pj,
+            "dynamic_energy_pj": self.dynamic_pj,
+            "static_energy_pj": self.static_pj,
+            "area_mm2": self.area_mm2,
+            "node_nm": self.spec.node_nm,
+            "vdd_v": self.spec.vdd_v,
+            "energy_by_component_pj": {r.component: float(r.total_pj) for r in comps.itertuples()},
+            "placeholders": list(self.placeholders),
+        }
+
+
+def _links_used(result: Result) -> tuple[str, ...]:
+    return tuple(sorted({t.link for t in result.transfers}))
+
+
+def op_actions(result: Result, arch: Arch, book: PriceBook) -> list[tuple]:
+    """(op_id, name, kind, engine, component, action, count) for every priced action of every op."""
+    rows: list[tuple] = []
+    by_id = {r.op_id: r for r in result.records}
+    for r in result.records:
+        head = (r.op_id, r.name, r.kind, r.engine)
+        engine_kind = arch.engines[r.engine].kind
+        if engine_kind == "systolic":
+            if r.macs:
+                rows.append((*head, r.engine, "mac", float(r.macs)))
+                rows.append((*head, r.engine, "pe_register", float(r.macs)))
+        elif engine_kind == "vector":
+            work = r.utilization * r.total_cycles * book.lanes[r.engine]
+            if work:
+                rows.append((*head, r.engine, "op", float(work)))
+        else:
+            raise EnergyError(f"engines.{r.engine}: no energy model for engine kind {engine_kind!r}")
+        for key, n_bytes in sorted(r.traffic_bytes.items()):
+            if not n_bytes:
+                continue
+            mem, _, rest = key.partition(".")
+            direction = rest.rsplit(".", 1)[-1]
+            if mem not in arch.memories:
+                raise EnergyError(f"op {r.name!r}: traffic key {key!r} names unknown memory {mem!r}")
+            rows.append((*head, mem, direction, 8.0 * n_bytes))
+            if arch.memories[mem].kind == "dram":
+                rows.append((*head, mem, "activate", 8.0 * n_bytes))
+    for t in result.transfers:
+        c = by_id[t.consumer_op]
+        rows.append((c.op_id, c.name, c.kind, c.engine, t.link, "transfer", 8.0 * t.bytes))
+    return rows
+
+
+def estimate_energy(result: Result, arch: Arch, spec: EnergySpec | None = None,
+                    table: EnergyTable | None = None) -> EnergyReport:
+    """Energy of ``result`` (simulated on ``arch``) at ``spec``'s node; EnergyError on any missing entry."""
+    spec = spec or EnergySpec()
+    table = table or load_table(spec.table or DEFAULT_TABLE)
+    book = price_arch(arch, spec, table, _links_used(result))
+    actions = op_actions(result, arch, book)
+    records = []
+    for op_id, name, kind, engine, comp, action, count in actions:
+        price = book.price(comp, action)
+        records.append((op_id, name, kind, engine, comp, action, count, price.unit, price.pj_per_unit,
+                        count * price.pj_per_unit))
+    per_op = pd.DataFrame.from_records(records, columns=PER_OP_COLUMNS)
+    makespan_ns = result.total_cycles / result.clock_ghz
+    dyn = per_op.groupby("component").energy_pj.sum() if len(per_op) else pd.Series(dtype=float)
+    comp_rows = []
+    for comp, kind in book.kind.items():
+        static_mw = book.static_mw.get(comp, 0.0)
+        dynamic = float(dyn.get(comp, 0.0))
+        static = static_mw * makespan_ns          # mW * ns = pJ
+        comp_rows.append({"component": comp, "type": kind, "dynamic_pj": dynamic, "static_pj": static,
+                          "total_pj": dynamic + static, "static_mw": static_mw,
+                          "area_um2": book.area_um2.get(comp, float("nan"))})
+    per_component = pd.DataFrame(comp_rows, columns=["component", "type", "dynamic_pj", "static_pj", "total_pj",
+                                                     "static_mw", "area_um2"])
+    return EnergyReport(per_op, per_component, makespan_ns, spec, tuple(sorted(book.placeholders)))
+
+
+def estimate_area(arch: Arch, spec: EnergySpec | None = None, table: EnergyTable | None = None) -> pd.DataFrame:
+    """On-chip area per component (um2; NaN for off-chip DRAM) at ``spec``'s node."""
+    spec = spec or EnergySpec()
+    table = table or load_table(spec.table or DEFAULT_TABLE)
+    book = price_arch(arch, spec, table)
+    return pd.DataFrame([{"component": c, "type": k, "area_um2": book.area_um2.get(c, float("nan"))}
+                         for c, k in book.kind.items()])

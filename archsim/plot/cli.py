@@ -1,0 +1,66 @@
+"""``archsim plot RESULT_DIR``: figures from a sweep directory (results table) or a run directory (ops table)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from archsim.errors import ConfigError
+
+
+def _read(path_stem: Path):
+    import pandas as pd
+    for ext, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv), (".json", pd.read_json)):
+        if path_stem.with_suffix(ext).is_file():
+            return reader(path_stem.with_suffix(ext))
+    return None
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from archsim.plot import run_plots
+    from archsim.plot.style import save
+    from archsim.plot.sweep import write_sweep_plots
+    from archsim.sweep.store import read_table
+
+    src = Path(args.result_dir)
+    out = Path(args.out) if args.out else src / "plots"
+    formats = tuple(args.formats.split(","))
+    if (src / "results.csv").is_file() or (src / "results.parquet").is_file():
+        table = read_table(src)
+        keys = args.keys.split(",") if args.keys else [
+            c for c in table.columns[2:table.columns.get_loc("status")]]
+        paths = write_sweep_plots(table, out, keys, formats)
+    else:
+        ops = _read(src / "ops")
+        if ops is None:
+            raise ConfigError(src, "", "no results.csv/parquet (sweep) nor ops.csv/parquet/json (run) here",
+                              expected="a directory written by `archsim sweep` or `archsim run`")
+        summary = json.loads((src / "summary.json").read_text()) if (src / "summary.json").is_file() else {}
+        comps = _read(src / "components")
+        peaks = {}
+        if comps is not None and summary.get("total_cycles"):
+            # the components table states MAC utilization = macs / (peak * span): recover the peak
+            for r in comps[comps.type == "engine"].itertuples():
+                if r.mac_utilization == r.mac_utilization and r.mac_utilization > 0:
+                    peaks[r.component] = r.macs / (r.mac_utilization * summary["total_cycles"])
+        title = f"{summary.get('workload', '')} on {summary.get('arch', '')}".strip()
+        paths = []
+        paths += save(run_plots.utilization_over_time(ops, peaks, title=f"Utilization over time - {title}"), out,
+                      "utilization_time", formats)
+        paths += save(run_plots.utilization_per_op(ops, title=f"Utilization per op - {title}"), out,
+                      "utilization_ops", formats)
+        paths += save(run_plots.latency_breakdown(ops, title=f"Latency breakdown - {title}"), out,
+                      "latency_breakdown", formats)
+        paths += save(run_plots.timeline(ops, None, title=f"Timeline - {title}"), out, "timeline", formats)
+    print(f"wrote {len(paths)} files to {out}")
+    return 0
+
+
+def add_subcommand(subparsers) -> None:
+    """Register ``archsim plot``."""
+    p = subparsers.add_parser("plot", help="plot a run directory or a sweep directory")
+    p.add_argument("result_dir", help="directory written by `archsim run` or `archsim sweep`")
+    p.add_argument("--out", help="output directory (default RESULT_DIR/plots)")
+    p.add_argument("--keys", help="sweep: comma-separated swept keys for heat maps (default: the table's)")
+    p.add_argument("--formats", default="png,svg", help="comma-separated figure formats")
+    p.set_defaults(func=cmd_plot)

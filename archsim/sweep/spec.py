@@ -1,0 +1,178 @@
+"""The sweep file: base architecture, workloads, the space of points and their constraints.
+
+```yaml
+name: systolic_shapes
+base: ../arch_configs/edge_32x32_ws.yaml     # relative to this file
+workloads: [resnet50, {name: bert_base, set: [seq_len=128]}]
+mode: grid                                   # grid | random | list
+parameters:                                  # grid/random: dotted key -> values
+  engines.npu.rows: [16, 32, 64, 128]
+  engines.npu.cols: [16, 32, 64, 128]
+samples: 20                                  # random: number of points drawn (seeded by `seed`)
+seed: 0
+points: [{engines.npu.rows: 16}, ...]        # list: explicit points
+constraints: ["rows * cols <= 16384"]
+fixed: {memories.lpddr4.bandwidth_gbps: 25.6}  # applied to every point
+energy: {dram_standard: {lpddr4: LPDDR3}}      # archsim.energy.EnergySpec; `false` = no energy
+mapper: by_kind
+```
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from archsim.config.loader import read_yaml_mapping
+from archsim.energy.spec import EnergySpec
+from archsim.errors import ConfigError
+from archsim.sweep.constraints import Constraint
+
+MODES = ("grid", "random", "list")
+TOP_KEYS = ("name", "description", "base", "workloads", "mode", "parameters", "samples", "seed", "points",
+            "constraints", "fixed", "energy", "mapper")
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """A workload of the sweep: a zoo name / file path (or an in-memory Trace) plus its overrides."""
+
+    name: Any                       # str, or archsim.trace.Trace from the Python API
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """Name shown in the results table (``bert_base[seq_len=128]``)."""
+        base = self.name if isinstance(self.name, str) else getattr(self.name, "name", "trace")
+        base = Path(base).stem if isinstance(self.name, str) and ("/" in base or "." in base) else base
+        return base + (f"[{','.join(self.overrides)}]" if self.overrides else "")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep definition (see the module docstring for the file format)."""
+
+    name: str
+    base: dict[str, Any]                      # the base architecture, extends-resolved
+    base_source: str
+    workloads: tuple[WorkloadSpec, ...]
+    mode: str = "grid"
+    parameters: dict[str, list[Any]] = field(default_factory=dict)
+    points: tuple[dict[str, Any], ...] = ()
+    samples: int = 0
+    seed: int = 0
+    constraints: tuple[Constraint, ...] = ()
+    fixed: dict[str, Any] = field(default_factory=dict)
+    energy: EnergySpec | None = field(default_factory=EnergySpec)
+    mapper: str = "by_kind"
+    source: str = "<memory>"
+
+    @property
+    def swept_keys(self) -> tuple[str, ...]:
+        """Dotted keys that vary between points, in file order."""
+        if self.mode == "list":
+            keys: dict[str, None] = {}
+            for p in self.points:
+                keys.update(dict.fromkeys(p))
+            return tuple(keys)
+        return tuple(self.parameters)
+
+
+def _workloads(raw: Any, src: str, root: Path) -> tuple[WorkloadSpec, ...]:
+    if isinstance(raw, (str, dict)):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(src, "workloads", "missing or empty", expected="a list of workload names or files")
+    specs = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            name, sets = item, []
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            unknown = set(item) - {"name", "set"}
+            if unknown:
+                raise ConfigError(src, f"workloads[{i}].{sorted(unknown)[0]}", "unknown key",
+                                  expected="'name' and optional 'set' (list of KEY=VALUE)")
+            name, sets = item["name"], item.get("set") or []
+            if not isinstance(sets, list) or not all(isinstance(s, str) and "=" in s for s in sets):
+                raise ConfigError(src, f"workloads[{i}].set", "bad value", value=sets, has_value=True,
+                                  expected="a list of KEY=VALUE strings")
+        else:
+            raise ConfigError(src, f"workloads[{i}]", "bad value", value=item, has_value=True,
+                              expected="a workload name/file or {name: ..., set: [KEY=VALUE]}")
+        candidate = root / name
+        if candidate.is_file():
+            name = str(candidate.resolve())
+        specs.append(WorkloadSpec(name, tuple(sets)))
+    return tuple(specs)
+
+
+def build_sweep(data: Mapping[str, Any], source: str | Path = "<memory>", root: Path | None = None,
+                workloads: tuple[WorkloadSpec, ...] | None = None) -> SweepSpec:
+    """Validate a sweep mapping. ``base`` may be a path (relative to ``root``) or an arch mapping;
+    ``workloads`` given here (e.g. in-memory Traces) replace the file's."""
+    from archsim.config.loader import resolve_extends
+
+    src = str(source)
+    root = root or Path(".")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ConfigError(src, key, "unknown key", expected=f"one of {list(TOP_KEYS)}")
+    base = data.get("base")
+    if isinstance(base, str):
+        base_path = (root / base)
+        if not base_path.is_file():
+            raise ConfigError(src, "base", "architecture file not found", value=base, has_value=True,
+                              expected=f"an existing arch YAML (looked for {base_path})")
+        base_dict, base_source = resolve_extends(base_path), str(base_path)
+    elif isinstance(base, dict):
+        base_dict, base_source = dict(base), f"{src}:base"
+    else:
+        raise ConfigError(src, "base", "missing key" if base is None else "bad value", value=base,
+                          has_value=base is not None, expected="the path of an architecture YAML")
+    mode = data.get("mode", "grid")
+    if mode not in MODES:
+        raise ConfigError(src, "mode", "bad value", value=mode, has_value=True, expected=f"one of {MODES}")
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(src, "parameters", "bad value", value=params, has_value=True,
+                          expected="a mapping of dotted key to a list of values")
+    for key, values in params.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(src, f"parameters.{key}", "bad value", value=values, has_value=True,
+                              expected="a non-empty list of values")
+    points = data.get("points") or []
+    if mode == "list":
+        if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
+            raise ConfigError(src, "points", "missing or bad", expected="a non-empty list of {dotted key: value}")
+    elif mode in ("grid", "random") and not params:
+        raise ConfigError(src, "parameters", "missing key", expected=f"swept keys for mode {mode!r}")
+    samples = data.get("samples", 0)
+    if mode == "random" and not (isinstance(samples, int) and samples > 0):
+        raise ConfigError(src, "samples", "bad value", value=samples, has_value=True,
+                          expected="an integer > 0 (points drawn in random mode)")
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int):
+        raise ConfigError(src, "seed", "bad value", value=seed, has_value=True, expected="an integer")
+    fixed = data.get("fixed") or {}
+    if not isinstance(fixed, dict):
+        raise ConfigError(src, "fixed", "bad value", value=fixed, has_value=True, expected="a mapping")
+    energy_raw = data.get("energy", {})
+    energy = None if energy_raw is False else EnergySpec.from_dict(energy_raw or {}, src)
+    spec = SweepSpec(
+        name=str(data.get("name") or Path(src).stem), base=base_dict, base_source=base_source,
+        workloads=workloads if workloads is not None else _workloads(data.get("workloads"), src, root),
+        mode=mode, parameters={str(k): list(v) for k, v in params.items()},
+        points=tuple(dict(p) for p in points), samples=int(samples or 0), seed=seed, fixed=dict(fixed),
+        energy=energy, mapper=str(data.get("mapper", "by_kind")), source=src)
+    raw_constraints = data.get("constraints") or []
+    if isinstance(raw_constraints, str):
+        raw_constraints = [raw_constraints]
+    constraints = tuple(Constraint(str(c), spec.swept_keys, src, f"constraints[{i}]")
+                        for i, c in enumerate(raw_constraints))
+    return SweepSpec(**{**spec.__dict__, "constraints": constraints})
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep YAML (errors name the file and the key)."""
+    path = Path(path)
+    return build_sweep(read_yaml_mapping(path), path, path.resolve().parent)
