@@ -1,0 +1,70 @@
+"""`archsim scalesim` reproduces SCALE-Sim 3.0.0's reports byte for byte.
+
+Golden reports were produced by running SCALE-Sim 3.0.0 itself (tests/fixtures/scalesim/README.md
+has the exact commands); SCALE-Sim is not needed to run these tests.
+"""
+from pathlib import Path
+
+import pytest
+
+from archsim.cli import main
+from archsim.scalesim.reports import REPORT_FILES, read_report
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scalesim"
+GEMM_TOPOLOGIES = {"gemm_small", "gemm_user"}
+# networks on small arrays take SCALE-Sim's memory emulation a few seconds: run them with -m slow
+SLOW = {"resnet18", "mobilenet"}
+
+
+def golden_dirs():
+    dirs = sorted(d for d in (FIXTURES / "golden").iterdir()
+                  if all((d / name).exists() for name in REPORT_FILES))
+    params = []
+    for d in dirs:
+        topo = d.name.split("__")[1]
+        slow = topo in SLOW and "128x128" not in d.name
+        params.append(pytest.param(d, id=d.name, marks=[pytest.mark.slow] if slow else []))
+    return params
+
+
+def run_archsim_scalesim(golden: Path, out: Path) -> Path:
+    cfg, topo = golden.name.split("__")
+    kind = "gemm" if topo in GEMM_TOPOLOGIES else "conv"
+    code = main(["scalesim", "-c", str(FIXTURES / "cfgs" / f"{cfg}.cfg"),
+                 "-t", str(FIXTURES / "topologies" / f"{topo}.csv"), "-i", kind, "--out", str(out),
+                 "--no-progress"])
+    assert code == 0
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    return runs[0]
+
+
+@pytest.mark.parametrize("golden", golden_dirs())
+def test_reports_identical_to_scalesim(golden, tmp_path):
+    produced = run_archsim_scalesim(golden, tmp_path)
+    for name in REPORT_FILES:
+        ours = read_report(produced / name)
+        theirs = read_report(golden / name)
+        assert len(ours) == len(theirs), f"{name}: layer count"
+        for layer, (a, b) in enumerate(zip(ours, theirs)):
+            assert a == b, f"{name} layer {layer}: archsim {a} != SCALE-Sim {b}"
+        # and the files themselves are the same bytes
+        assert (produced / name).read_text() == (golden / name).read_text()
+
+
+def test_there_are_goldens_for_every_dataflow_and_at_least_four_array_shapes():
+    names = [p.values[0].name for p in golden_dirs()]
+    assert {n.split("_")[0] for n in names} >= {"os", "ws", "is"}
+    shapes = {n.split("__")[0].split("_")[1] for n in names if not n.startswith("user_")}
+    assert len(shapes) >= 4
+
+
+def test_sparsity_configs_are_refused_with_the_key(tmp_path):
+    cfg = (FIXTURES / "cfgs" / "ws_8x8.cfg").read_text().replace("SparsitySupport : false",
+                                                                   "SparsitySupport : true")
+    assert "SparsitySupport : true" in cfg
+    path = tmp_path / "sparse.cfg"
+    path.write_text(cfg)
+    code = main(["scalesim", "-c", str(path), "-t", str(FIXTURES / "topologies" / "gemm_small.csv"),
+                 "-i", "gemm", "--out", str(tmp_path / "o")])
+    assert code == 2
