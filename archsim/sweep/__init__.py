@@ -6,8 +6,25 @@
 
 See docs/sweeps.md.
 """
-from archsim.sweep.runner import SweepOutcome, run_sweep
-from archsim.sweep.spec import SweepSpec, WorkloadSpec, build_sweep, load_sweep
-from archsim.sweep.store import read_table
 
-__all__ = ["SweepOutcome", "SweepSpec", "WorkloadSpec", "build_sweep", "load_sweep", "read_table", "run_sweep"]
+# Attributes load on first use (PEP 562) so that `archsim --help` and other subcommands do not pay for
+# importing pandas/dask/matplotlib.
+_LAZY = {
+    "SweepOutcome": "archsim.sweep.runner",
+    "run_sweep": "archsim.sweep.runner",
+    "SweepSpec": "archsim.sweep.spec",
+    "WorkloadSpec": "archsim.sweep.spec",
+    "build_sweep": "archsim.sweep.spec",
+    "load_sweep": "archsim.sweep.spec",
+    "read_table": "archsim.sweep.store",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
