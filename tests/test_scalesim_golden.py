@@ -68,3 +68,23 @@ def test_sparsity_configs_are_refused_with_the_key(tmp_path):
     code = main(["scalesim", "-c", str(path), "-t", str(FIXTURES / "topologies" / "gemm_small.csv"),
                  "-i", "gemm", "--out", str(tmp_path / "o")])
     assert code == 2
+
+
+@pytest.mark.parametrize("df", ["os", "ws"])
+def test_compatible_engine_under_archsim_run_counts_scalesim_cycles(df):
+    """`archsim run` with a `scalesim_compatible` engine gives each layer SCALE-Sim's fold cycles
+    (SCALE-Sim's "Total Cycles" is the index of the last row, one less than the row count)."""
+    from archsim.config import build_arch
+    from archsim.sim.run import simulate
+
+    golden = read_report(FIXTURES / "golden" / f"{df}_128x128__resnet18" / "COMPUTE_REPORT.csv")
+    arch = build_arch({
+        "name": "compat", "clock_ghz": 1.0,
+        "engines": {"npu": {"kind": "systolic", "rows": 128, "cols": 128, "dataflow": df,
+                            "scalesim_compatible": True, "ifmap_sram": "s", "filter_sram": "s",
+                            "ofmap_sram": "s", "dram": "d"}},
+        "memories": {"s": {"kind": "sram", "capacity_kib": 512}, "d": {"kind": "dram", "bandwidth_gbps": 1e9}},
+    })
+    result = simulate(arch, str(FIXTURES / "topologies" / "resnet18.csv"))
+    ours = [r.compute_cycles for r in sorted(result.records, key=lambda r: r.op_id)]
+    assert ours == [int(row["Total Cycles"]) + 1 for row in golden]

@@ -117,9 +117,8 @@ def test_properties_hold_for_any_gemm(df, arr, m, n, k, compat, buf, bw):
     assert s[kt.TOTAL_CYCLES] >= math.ceil(macs / (r * c))
     assert macs / (s[kt.TOTAL_CYCLES] * r * c) <= 1.0
     assert s[kt.STALL_CYCLES] >= 0
-    # every MAC is mapped exactly once: PE slots used x streamed length = MACs
-    sr, sc, t = {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[df]
-    assert s[kt.USED_PE_SLOTS] * t == macs
+    # every MAC is mapped exactly once: sum over folds of PEs used x streamed length = MACs
+    assert s[kt.MAPPED_MACS] == macs
     # DRAM traffic is at least the compulsory footprint
     assert s[kt.IFMAP_DRAM_READS] >= m * k and s[kt.FILTER_DRAM_READS] >= k * n
     assert s[kt.OFMAP_DRAM_WRITES] >= m * n
@@ -128,3 +127,26 @@ def test_properties_hold_for_any_gemm(df, arr, m, n, k, compat, buf, bw):
         moved = (s[kt.IFMAP_DRAM_READS] + s[kt.FILTER_DRAM_READS] + s[kt.OFMAP_DRAM_WRITES]
                  + s[kt.OFMAP_DRAM_READS])
         assert s[kt.TOTAL_CYCLES] >= math.floor(moved / bw)
+
+
+def test_tiling_the_streamed_dimension_keeps_partial_sums_on_chip():
+    # ws, 8x8, K=30 (4 K folds), M=200: one column fold's partial sums are 200 x 8 = 1600 words
+    untiled = run("ws", 8, 8, 200, 16, 30, buf=(BIG, BIG, 400), bw=2.0)
+    tiled = kt.gemm_cycles_and_traffic(kt.WS, 8, 8, 200, 16, 30, 1, False, BIG, BIG, 400, 2.0, 1.0, 50)
+    assert untiled[kt.OFMAP_DRAM_READS] > 0
+    assert tiled[kt.OFMAP_DRAM_READS] == 0 and tiled[kt.OFMAP_DRAM_WRITES] == 200 * 16
+    # stationary weights are fetched once, not once per tile
+    assert tiled[kt.FILTER_DRAM_READS] == 30 * 16
+    assert tiled[kt.MAPPED_MACS] == 200 * 16 * 30
+    assert tiled[kt.TOTAL_CYCLES] < untiled[kt.TOTAL_CYCLES]
+
+
+@settings(max_examples=100, deadline=None)
+@given(df=st.sampled_from(["ws", "is"]), m=dims, n=dims, k=dims, tile=st.integers(1, 64),
+       buf=st.integers(1, 1 << 14))
+def test_tiled_runs_conserve_macs_and_compulsory_traffic(df, m, n, k, tile, buf):
+    s = kt.gemm_cycles_and_traffic(kt.DATAFLOW_CODES[df], 8, 8, m, n, k, 1, False, buf, buf, buf, 4.0, 1.0, tile)
+    assert s[kt.MAPPED_MACS] == m * n * k
+    assert s[kt.IFMAP_DRAM_READS] >= m * k and s[kt.FILTER_DRAM_READS] >= k * n
+    assert s[kt.OFMAP_DRAM_WRITES] >= m * n
+    assert s[kt.TOTAL_CYCLES] >= s[kt.COMPUTE_CYCLES] >= m * n * k / 64

@@ -103,12 +103,37 @@ class SystolicArray:
         """True for matrix ops: GEMM, GEMV and convolution."""
         return is_matrix(op.kind)
 
+    def _kernel_stats(self, shape: GemmShape, t_tile: int):
+        p = self.params
+        return kt.gemm_cycles_and_traffic(kt.DATAFLOW_CODES[p.dataflow], p.rows, p.cols, shape.m, shape.n,
+                                          shape.k, shape.repeats, p.scalesim_compatible, *self._buffers,
+                                          self._dram_words_per_cycle, shape.ifmap_unique_fraction, t_tile)
+
+    def output_tile(self, shape: GemmShape) -> int:
+        """Streamed-dimension tile (0 = untiled) that keeps WS/IS partial sums inside the OFMAP buffer.
+
+        Only offered when K spans several row folds and one column fold's partial sums (T x C words)
+        overflow the buffer; the engine then runs whichever of tiled / untiled finishes first (SCALE-Sim
+        compatible engines never tile, as SCALE-Sim does not).
+        """
+        p = self.params
+        if p.scalesim_compatible or p.dataflow == "os":
+            return 0
+        sr, _, t = kt.spatial_map(kt.DATAFLOW_CODES[p.dataflow], shape.m, shape.n, shape.k)
+        ofmap_words = self._buffers[2]
+        if sr <= p.rows or t * p.cols <= ofmap_words:
+            return 0
+        return max(1, ofmap_words // p.cols)
+
     def gemm_cost(self, shape: GemmShape) -> OpCost:
         """Cost of ``shape`` on this array (cycles of this engine's clock, bytes per memory/operand)."""
         p = self.params
-        s = kt.gemm_cycles_and_traffic(kt.DATAFLOW_CODES[p.dataflow], p.rows, p.cols, shape.m, shape.n,
-                                       shape.k, shape.repeats, p.scalesim_compatible, *self._buffers,
-                                       self._dram_words_per_cycle, shape.ifmap_unique_fraction)
+        s = self._kernel_stats(shape, 0)
+        t_tile = self.output_tile(shape)
+        if t_tile:
+            tiled = self._kernel_stats(shape, t_tile)
+            if tiled[kt.TOTAL_CYCLES] < s[kt.TOTAL_CYCLES]:
+                s = tiled
         total = int(s[kt.TOTAL_CYCLES])
         folds = int(s[kt.FOLDS])
         wb = p.word_bytes
