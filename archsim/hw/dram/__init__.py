@@ -1,13 +1,21 @@
-"""Off-chip DRAM. ``kind: dram`` with a bandwidth/latency description.
+"""Off-chip DRAM: ``kind: dram`` for the registry, plus the cycle-level DRAM model.
 
-(The cycle-level controller/device model plugs in here: see the memory-system issue.)
+``kind: dram`` describes a DRAM to the engines as a bandwidth/latency source. Either give
+``bandwidth_gbps`` (and optionally ``latency_ns``, ``capacity_gib``) directly, or name a standard
+(``standard: HBM2``) and let them be derived from its preset: peak bandwidth, the unloaded
+row-miss read latency (tRCD + CL + burst) and the capacity. Explicit values win.
+
+The cycle-level model (controller + device, validated against DRAMsim3) lives in
+``standards`` (presets and timing rules as data), ``model`` (``simulate_trace``), ``traces``
+(trace readers), ``config`` (YAML) and ``cli`` (``archsim dram``); the common names are
+re-exported here lazily so that importing the registry does not load Numba.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from archsim.config.schema import StrictModel
 from archsim.hw.registry import ComponentKind, register
@@ -20,6 +28,27 @@ class DramParams(StrictModel):
     bandwidth_gbps: float = Field(gt=0, description="sustained bandwidth, GB/s (1e9 bytes/s)")
     latency_ns: float = Field(default=0.0, ge=0, description="unloaded access latency, ns")
     capacity_gib: float = Field(default=16.0, gt=0, description="capacity in GiB")
+    standard: Optional[str] = Field(default=None, description="DRAM preset (e.g. HBM2, DDR4_3200) that "
+                                    "fills in bandwidth_gbps/latency_ns/capacity_gib when omitted")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_from_standard(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("standard") is None:
+            return data
+        from archsim.hw.dram.standards import get_standard, preset_names
+
+        name = data["standard"]
+        try:
+            std = get_standard(str(name))
+        except KeyError:
+            raise ValueError(f"unknown DRAM standard {name!r}; expected one of {preset_names()}") from None
+        derived = {
+            "bandwidth_gbps": std.peak_gbps,
+            "latency_ns": (std.timing["tRCDRD"] + std.read_latency_cycles) * std.tck_ns,
+            "capacity_gib": std.org.capacity_bytes / 2**30,
+        }
+        return {**derived, **data}
 
 
 @dataclass(frozen=True)
@@ -32,5 +61,34 @@ class Dram:
         """Bytes this DRAM delivers per cycle of a ``clock_ghz`` clock."""
         return self.params.bandwidth_gbps / clock_ghz
 
+    def standard(self):
+        """The ``DramStandard`` named by ``params.standard`` (None for a pure bandwidth model)."""
+        if self.params.standard is None:
+            return None
+        from archsim.hw.dram.standards import get_standard
 
-DRAM = register(ComponentKind("dram", "memory", DramParams, Dram, "off-chip DRAM (bandwidth model)"))
+        return get_standard(self.params.standard)
+
+
+DRAM = register(ComponentKind("dram", "memory", DramParams, Dram, "off-chip DRAM (bandwidth model or a DRAM standard)"))
+
+_LAZY = {
+    "DramStandard": "standards", "DramOrg": "standards", "ControllerConfig": "standards",
+    "get_standard": "standards", "preset_names": "standards", "constraint_table": "standards",
+    "PRESETS": "standards", "CONSTRAINT_RULES": "standards",
+    "simulate_trace": "model", "transfer": "model", "Requests": "model", "DramStats": "model", "address_map": "model",
+    "read_trace": "traces", "read_dramsim3_trace": "traces", "read_csv_trace": "traces",
+    "load_dram_config": "config", "resolve_standard": "config",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"archsim.hw.dram.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'archsim.hw.dram' has no attribute {name!r}")
+
+
+__all__ = ["DRAM", "Dram", "DramParams", *_LAZY]

@@ -1,0 +1,302 @@
+"""Cycle-level DRAM simulation from Python: address mapping, the kernel call and the statistics.
+
+``simulate_trace(standard, requests)`` runs the Numba core in ``archsim.kernels.dram_timing`` and
+returns a ``DramStats`` record. Definitions follow the shared DRAMsim3 reference
+(``reference/dram/README.md``):
+
+* ``total_cycles``: the smallest cycle count at which every read has returned, every write has
+  been accepted and every write command that will ever issue has issued (memory-clock cycles);
+* ``bandwidth_gbps`` = requests × access bytes / (total_cycles × tCK_ns), GB = 1e9 B;
+* read latency: from the cycle the controller accepted the transaction to the cycle its data
+  returned (frontend waiting excluded).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from archsim.hw.dram.standards import (
+    CMD_INDEX, COMMANDS, LEVEL_INDEX, DramStandard, constraint_table, validate_controller,
+)
+from archsim.kernels import dram_timing as K
+
+
+@dataclass(frozen=True)
+class Requests:
+    """A request stream: byte addresses, write flags and release cycles (memory clock), in order."""
+
+    addr: np.ndarray       # int64 byte addresses
+    is_write: np.ndarray   # bool
+    cycle: np.ndarray      # int64 release cycles
+
+    @classmethod
+    def from_arrays(cls, addr, is_write, cycle=None) -> "Requests":
+        addr = np.ascontiguousarray(addr, dtype=np.int64)
+        is_write = np.ascontiguousarray(is_write, dtype=np.bool_)
+        cycle = np.zeros(addr.shape[0], np.int64) if cycle is None else np.ascontiguousarray(cycle, dtype=np.int64)
+        if not (addr.shape == is_write.shape == cycle.shape) or addr.ndim != 1:
+            raise ValueError("addr, is_write and cycle must be 1-D arrays of the same length")
+        if addr.size and (addr.min() < 0 or cycle.min() < 0):
+            raise ValueError("addresses and cycles must be non-negative")
+        return cls(addr, is_write, cycle)
+
+    def __len__(self) -> int:
+        return int(self.addr.shape[0])
+
+
+@dataclass(frozen=True)
+class AddressMap:
+    """Bit positions of the DRAMsim3-style address fields (after dropping the access-offset bits)."""
+
+    shift_bits: int
+    pos: dict[str, int]
+    width: dict[str, int]
+
+    def decode(self, addr: np.ndarray) -> dict[str, np.ndarray]:
+        """Vectorised decode: {'ch','ra','bg','ba','ro','co'} → int64 arrays."""
+        a = np.asarray(addr, dtype=np.int64) >> self.shift_bits
+        return {f: (a >> self.pos[f]) & ((1 << self.width[f]) - 1) for f in self.pos}
+
+
+def _log2_exact(x: int, what: str) -> int:
+    if x < 1 or x & (x - 1):
+        raise ValueError(f"{what} must be a power of two, got {x}")
+    return x.bit_length() - 1
+
+
+def address_map(std: DramStandard) -> AddressMap:
+    """The address map of ``std`` (its controller's ``address_mapping`` string, MSB first)."""
+    o = std.org
+    widths = {
+        "ch": _log2_exact(o.channels, "channels"),
+        "ra": _log2_exact(o.ranks, "ranks"),
+        "bg": _log2_exact(o.bankgroups, "bankgroups"),
+        "ba": _log2_exact(o.banks_per_group, "banks_per_group"),
+        "ro": _log2_exact(o.rows, "rows"),
+        "co": _log2_exact(o.columns, "columns") - _log2_exact(o.burst_length, "burst_length"),
+    }
+    m = std.controller.address_mapping
+    fields = [m[i:i + 2] for i in range(0, len(m), 2)]
+    pos, p = {}, 0
+    for f in reversed(fields):  # LSB first
+        pos[f] = p
+        p += widths[f]
+    return AddressMap(_log2_exact(o.access_bytes, "access bytes"), pos, widths)
+
+
+def kernel_inputs(std: DramStandard, issue_width: int = 1, flush_writes: bool = False,
+                  max_cycles: int = 0, log_commands: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's parameter vector, constraint rows and ACT-window rows for ``std``."""
+    problem = validate_controller(std.controller)
+    if problem:
+        raise ValueError(problem)
+    o, c = std.org, std.controller
+    p = np.zeros(K.N_PARAMS, np.int64)
+    p[K.P_CHANNELS] = o.channels
+    p[K.P_RANKS] = o.ranks
+    p[K.P_BANKGROUPS] = o.bankgroups
+    p[K.P_BANKS_PER_GROUP] = o.banks_per_group
+    p[K.P_CMDQ] = c.cmd_queue_size
+    p[K.P_TRANSQ] = c.trans_queue_size
+    p[K.P_ROW_HIT_CAP] = c.row_hit_cap
+    p[K.P_DRAIN_LOW] = c.write_drain_low
+    p[K.P_CLOSED_PAGE] = 1 if c.row_policy == "closed" else 0
+    p[K.P_REFRESH_INTERVAL] = 0 if c.refresh == "none" else int(std.timing["tREFI"]) // o.ranks
+    p[K.P_DUAL_ISSUE] = 1 if c.dual_command_issue else 0
+    p[K.P_READ_DELAY] = std.read_latency_cycles
+    p[K.P_ISSUE_WIDTH] = max(1, int(issue_width))
+    p[K.P_FLUSH_WRITES] = 1 if flush_writes else 0
+    p[K.P_MAX_CYCLES] = int(max_cycles)
+    p[K.P_LOG_CAP] = int(log_commands)
+    rows, wins = [], []
+    for con in constraint_table(std):
+        if con.window > 1:
+            if (con.prev, con.next, con.level) != ("ACT", "ACT", "rank"):
+                raise ValueError("rolling-window constraints are supported for ACT → ACT at rank level only")
+            wins.append((con.window, con.cycles))
+        else:
+            rows.append((CMD_INDEX[con.prev], CMD_INDEX[con.next], LEVEL_INDEX[con.level], con.cycles))
+    cons = np.array(sorted(rows, key=lambda r: r[0]), dtype=np.int64).reshape(-1, 4)
+    win = np.array(wins, dtype=np.int64).reshape(-1, 2)
+    return p, cons, win
+
+
+@dataclass
+class DramStats:
+    """Results of one DRAM simulation (cycles are memory-clock cycles of ``tck_ns``)."""
+
+    standard: str
+    tck_ns: float
+    n_requests: int
+    n_reads: int
+    n_writes: int
+    total_cycles: int
+    bandwidth_gbps: float
+    peak_gbps: float
+    avg_read_latency_cycles: float
+    p50_read_latency_cycles: float
+    p95_read_latency_cycles: float
+    p99_read_latency_cycles: float
+    max_read_latency_cycles: int
+    read_row_hits: int
+    read_row_misses: int
+    read_row_conflicts: int
+    write_row_hits: int
+    write_row_misses: int
+    write_row_conflicts: int
+    act_cmds: int
+    pre_cmds: int
+    read_cmds: int
+    write_cmds: int
+    ref_cmds: int
+    ondemand_pre_cmds: int
+    reads_forwarded: int
+    reads_merged: int
+    writes_merged: int
+    writes_not_drained: int
+    stalled: bool                                        # the run stopped without progress (a bug)
+    per_bank: pd.DataFrame = field(repr=False)           # one row per (channel, bank)
+    done_cycle: np.ndarray = field(repr=False)           # per request: data return / WR issue cycle
+    accept_cycle: np.ndarray = field(repr=False)         # per request: cycle the controller took it
+    command_log: pd.DataFrame | None = field(default=None, repr=False)  # with log_commands > 0
+
+    @property
+    def avg_read_latency_ns(self) -> float:
+        return self.avg_read_latency_cycles * self.tck_ns
+
+    @property
+    def read_latency_cycles(self) -> np.ndarray:
+        """Per-read latency (accept+1 → data return), in request order of the reads."""
+        return _read_latencies(self.done_cycle, self.accept_cycle, self._is_write)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scalar statistics as a one-row DataFrame (one column per statistic)."""
+        return pd.DataFrame([self.to_dict()])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Scalar statistics as a JSON-ready dict (per-bank and per-request arrays excluded)."""
+        skip = ("per_bank", "done_cycle", "accept_cycle", "command_log")
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        for k, v in d.items():
+            if isinstance(v, (np.integer,)):
+                d[k] = int(v)
+            elif isinstance(v, (np.floating, float)):
+                d[k] = float(round(float(v), 6))
+        return d
+
+
+def _read_latencies(done, accept, is_write):
+    rd = ~is_write
+    return done[rd] - (accept[rd] + 1)
+
+
+def simulate_trace(standard: DramStandard, requests: Requests, issue_width: int = 1,
+                   flush_writes: bool = False, max_cycles: int = 0, log_commands: int = 0) -> DramStats:
+    """Simulate ``requests`` on ``standard``; return a ``DramStats``.
+
+    ``issue_width``: requests the frontend may offer per memory cycle (1 = DRAMsim3's trace CPU).
+    ``flush_writes``: once the trace is exhausted, drain writes left in the write buffer (DRAMsim3
+    leaves up to ``write_drain_low`` of them unissued; the default matches it).
+    ``max_cycles`` > 0 stops the run there (requests not finished keep done = -1).
+    ``log_commands`` > 0 records the first that many issued commands in ``stats.command_log``.
+    """
+    std = standard
+    p, cons, win = kernel_inputs(std, issue_width, flush_writes, max_cycles, log_commands)
+    amap = address_map(std)
+    f = amap.decode(requests.addr)
+    o = std.org
+    bank = (f["ra"] * o.bankgroups + f["bg"]) * o.banks_per_group + f["ba"]
+    done, accept, counts, st, bank_stats, _end, log = K.simulate_requests(
+        requests.cycle, requests.is_write, requests.addr, np.ascontiguousarray(f["ch"]),
+        np.ascontiguousarray(bank), np.ascontiguousarray(f["ro"]), np.ascontiguousarray(f["co"]), p, cons, win)
+    stats = build_stats(std, requests, done, accept, counts, st, bank_stats)
+    if log_commands:
+        stats.command_log = pd.DataFrame({
+            "cycle": log[:, 0], "channel": log[:, 1], "bank": log[:, 2],
+            "command": np.array(COMMANDS, dtype=object)[log[:, 3]], "request": log[:, 4]})
+    return stats
+
+
+def transfer(standard: DramStandard, n_bytes: int, start_addr: int = 0, is_write: bool = False,
+             issue_width: int | None = None) -> DramStats:
+    """Simulate one contiguous DMA of ``n_bytes`` from ``start_addr`` (all requests released at 0).
+
+    ``issue_width`` defaults to twice the channel count (a DMA engine that is not the bottleneck).
+    Returns the ``DramStats``; ``total_cycles × tck_ns`` is the transfer time in ns.
+    """
+    acc = standard.org.access_bytes
+    first = (int(start_addr) // acc) * acc
+    n = max(0, -(-(int(start_addr) + int(n_bytes) - first) // acc)) if n_bytes > 0 else 0
+    addr = (first + np.arange(n, dtype=np.int64) * acc) % standard.org.capacity_bytes
+    req = Requests.from_arrays(addr, np.full(n, bool(is_write)))
+    width = issue_width if issue_width is not None else 2 * standard.org.channels
+    return simulate_trace(standard, req, issue_width=width, flush_writes=True)
+
+
+def build_stats(std: DramStandard, requests: Requests, done, accept, counts, st, bank_stats) -> DramStats:
+    """Reduce the kernel's raw outputs to a ``DramStats`` (vectorised)."""
+    is_w = requests.is_write
+    n = len(requests)
+    n_w = int(is_w.sum())
+    n_r = n - n_w
+    rd_done = done[~is_w]
+    last = -1
+    if n_r:
+        last = max(last, int(rd_done.max()))
+    if n:
+        last = max(last, int(accept.max()))
+    if n_w:
+        last = max(last, int(done[is_w].max()))
+    total = last + 1
+    lat = _read_latencies(done, accept, is_w)
+    lat = lat[rd_done >= 0]
+    if lat.size:
+        avg = float(lat.mean())
+        p50, p95, p99 = (float(x) for x in np.percentile(lat, [50, 95, 99]))
+        mx = int(lat.max())
+    else:
+        avg = p50 = p95 = p99 = 0.0
+        mx = 0
+    tot = counts.sum(axis=0)
+    s = st.sum(axis=0)
+    nch, nb = bank_stats.shape[:2]
+    o = std.org
+    b = np.arange(nb)
+    per_bank = pd.DataFrame({
+        "channel": np.repeat(np.arange(nch), nb),
+        "rank": np.tile(b // o.banks_per_rank, nch),
+        "bankgroup": np.tile((b % o.banks_per_rank) // o.banks_per_group, nch),
+        "bank": np.tile(b % o.banks_per_group, nch),
+        "act_cmds": bank_stats[:, :, K.B_ACT].ravel(),
+        "read_cmds": bank_stats[:, :, K.B_RD].ravel(),
+        "write_cmds": bank_stats[:, :, K.B_WR].ravel(),
+        "row_open_cycles": bank_stats[:, :, K.B_OPEN_CYCLES].ravel(),
+    })
+    per_bank["row_open_fraction"] = per_bank["row_open_cycles"] / max(total, 1)
+    bw = n * o.access_bytes / (total * std.tck_ns) if total > 0 else 0.0
+    stats = DramStats(
+        standard=std.name, tck_ns=std.tck_ns, n_requests=n, n_reads=n_r, n_writes=n_w,
+        total_cycles=total, bandwidth_gbps=bw, peak_gbps=std.peak_gbps,
+        avg_read_latency_cycles=avg, p50_read_latency_cycles=p50, p95_read_latency_cycles=p95,
+        p99_read_latency_cycles=p99, max_read_latency_cycles=mx,
+        read_row_hits=int(s[K.S_RD_HIT]), read_row_misses=int(s[K.S_RD_MISS]),
+        read_row_conflicts=int(s[K.S_RD_CONFLICT]), write_row_hits=int(s[K.S_WR_HIT]),
+        write_row_misses=int(s[K.S_WR_MISS]), write_row_conflicts=int(s[K.S_WR_CONFLICT]),
+        act_cmds=int(tot[CMD_INDEX["ACT"]]), pre_cmds=int(tot[CMD_INDEX["PRE"]]),
+        read_cmds=int(tot[CMD_INDEX["RD"]] + tot[CMD_INDEX["RDA"]]),
+        write_cmds=int(tot[CMD_INDEX["WR"]] + tot[CMD_INDEX["WRA"]]), ref_cmds=int(tot[CMD_INDEX["REF"]]),
+        ondemand_pre_cmds=int(s[K.S_ONDEMAND_PRE]), reads_forwarded=int(s[K.S_READ_FORWARDED]),
+        reads_merged=int(s[K.S_READ_MERGED]), writes_merged=int(s[K.S_WRITE_MERGED]),
+        writes_not_drained=int(((done < 0) & is_w).sum()) - int(s[K.S_WRITE_MERGED]),
+        stalled=bool(s[K.S_STALLED]),
+        per_bank=per_bank, done_cycle=done, accept_cycle=accept,
+    )
+    stats._is_write = is_w  # kept for read_latency_cycles
+    return stats
+
+
+__all__ = ["AddressMap", "DramStats", "Requests", "address_map", "kernel_inputs", "simulate_trace", "transfer",
+           "COMMANDS"]

@@ -1,0 +1,550 @@
+"""Cycle-level DRAM controller + device timing core (Numba).
+
+A pure function on arrays: requests in (arrival cycle, decoded address, read/write), completion
+cycles and statistics out. The controller follows DRAMsim3's JEDEC controller (the validation
+peer) cycle by cycle:
+
+* per channel, a read queue and a write buffer (``trans_queue_size`` each) feed per-bank command
+  queues (``cmd_queue_size``); at most one transaction moves per channel per cycle;
+* writes drain when the write buffer is full, or holds more than ``write_drain_low`` while every
+  command queue is empty, until that many writes have moved (a read to the same address stops it);
+* command selection is FR-FCFS over the bank queues in round-robin order: the first ready command
+  of the first queue that has one; a conflicting precharge is only issued by the head of its queue
+  and only when no later row hit is pending or ``row_hit_cap`` hits were served since the ACT;
+* open page (RD/WR) or closed page (RDA/WRA); one command per cycle, or one row + one column
+  command per cycle with ``dual_issue`` (HBM);
+* all-bank refresh: every ``tREFI / ranks`` cycles the next rank is due; its bank queues stop,
+  its open banks are precharged one by one, then REF issues;
+* every timing rule comes from the constraint table ``cons`` (prev, next, level, cycles): issuing
+  ``prev`` raises the earliest issue cycle of ``next`` in every bank the level covers; rolling
+  windows (tFAW) come from ``wins`` (window, cycles) on ACTs per rank.
+
+The frontend is DRAMsim3's trace CPU generalised to ``issue_width``: each cycle, after the
+controllers tick, up to ``issue_width`` requests are offered in order once released; a refused
+request (its channel's queue full) blocks all later ones.
+
+Times are memory-clock cycles. ``done[i]`` is the cycle read data returns (issue + read_delay)
+or the cycle a write's WR command issued (-1: merged into an earlier write or never drained);
+``accept[i]`` is the frontend cycle the controller took the request (its latency clock starts
+the next cycle, as in DRAMsim3).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Command codes (must match archsim.hw.dram.standards).
+ACT, PRE, RD, WR, RDA, WRA, REF = 0, 1, 2, 3, 4, 5, 6
+NCMD = 7
+L_BANK, L_BANKGROUP, L_RANK, L_OTHER_RANKS, L_CHANNEL = 0, 1, 2, 3, 4
+
+# Layout of the integer parameter vector.
+P_CHANNELS, P_RANKS, P_BANKGROUPS, P_BANKS_PER_GROUP = 0, 1, 2, 3
+P_CMDQ, P_TRANSQ, P_ROW_HIT_CAP, P_DRAIN_LOW = 4, 5, 6, 7
+P_CLOSED_PAGE, P_REFRESH_INTERVAL, P_DUAL_ISSUE, P_READ_DELAY = 8, 9, 10, 11
+P_ISSUE_WIDTH, P_FLUSH_WRITES, P_MAX_CYCLES, P_LOG_CAP = 12, 13, 14, 15
+N_PARAMS = 16
+
+# Layout of the per-channel statistics matrix.
+S_RD_HIT, S_RD_MISS, S_RD_CONFLICT, S_WR_HIT, S_WR_MISS, S_WR_CONFLICT = 0, 1, 2, 3, 4, 5
+S_ONDEMAND_PRE, S_READ_FORWARDED, S_READ_MERGED, S_WRITE_MERGED, S_STALLED = 6, 7, 8, 9, 10
+N_STATS = 11
+
+# A run with queued work but no accepted request, moved transaction or column command for this
+# many cycles is stuck (a model bug); it stops and reports S_STALLED instead of looping forever.
+STALL_CYCLES = 1 << 22
+
+# Per-bank statistics.
+B_ACT, B_RD, B_WR, B_OPEN_CYCLES = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_col, p, cons, wins):
+    """Run the controller/device model over a request stream.
+
+    Parameters: ``release`` (int64, cycle each request may be offered, non-decreasing order is not
+    required but requests are offered strictly in array order), ``is_write`` (bool), ``addr`` (int64,
+    byte address; equal addresses merge/forward as in DRAMsim3), decoded ``req_ch``/``req_bank``
+    (bank index within the channel: (rank*bankgroups + bg)*banks_per_group + bank)/``req_row``/
+    ``req_col``; ``p`` the int64 parameter vector (``P_*``); ``cons`` int64[k, 4] constraint rows
+    (prev, next, level, cycles) sorted by prev; ``wins`` int64[m, 2] ACT windows (size, cycles).
+
+    Returns ``(done, accept, counts, stats, bank_stats, end_cycle, cmd_log)``: per-request
+    completion and accept cycles, per-channel command counts [ch, cmd], per-channel statistics
+    [ch, S_*], per-bank statistics [ch, bank, B_*], the cycle the run stopped at, and the first
+    ``p[P_LOG_CAP]`` issued commands as rows (cycle, channel, bank, command, request or -1).
+    """
+    n = release.shape[0]
+    nch = p[P_CHANNELS]
+    ranks = p[P_RANKS]
+    bpg = p[P_BANKS_PER_GROUP]
+    bpr = p[P_BANKGROUPS] * bpg
+    nb = ranks * bpr
+    C = p[P_CMDQ]
+    Q = p[P_TRANSQ]
+    cap = p[P_ROW_HIT_CAP]
+    drain_low = p[P_DRAIN_LOW]
+    closed = p[P_CLOSED_PAGE] != 0
+    ref_interval = p[P_REFRESH_INTERVAL]
+    dual = p[P_DUAL_ISSUE] != 0
+    width = p[P_ISSUE_WIDTH]
+    flush = p[P_FLUSH_WRITES] != 0
+    max_cycles = p[P_MAX_CYCLES]
+    read_delay = p[P_READ_DELAY]
+    log_cap = p[P_LOG_CAP]
+    cmd_log = np.zeros((log_cap, 5), np.int64)  # (cycle, channel, bank, command, request)
+    n_log = 0
+
+    # constraint rows grouped by prev command
+    cons_start = np.zeros(NCMD, np.int64)
+    cons_end = np.zeros(NCMD, np.int64)
+    for c in range(NCMD):
+        cons_start[c] = cons.shape[0]
+    for k in range(cons.shape[0]):
+        c = cons[k, 0]
+        if k < cons_start[c]:
+            cons_start[c] = k
+        cons_end[c] = k + 1
+    for c in range(NCMD):
+        if cons_end[c] < cons_start[c]:
+            cons_end[c] = cons_start[c]
+
+    done = np.full(n, -1, np.int64)
+    accept = np.full(n, -1, np.int64)
+    follow = np.full(n, -1, np.int64)
+    counts = np.zeros((nch, NCMD), np.int64)
+    stats = np.zeros((nch, N_STATS), np.int64)
+    bank_stats = np.zeros((nch, nb, 4), np.int64)
+
+    rq = np.zeros((nch, Q), np.int64)
+    rq_len = np.zeros(nch, np.int64)
+    wq = np.zeros((nch, Q), np.int64)
+    wq_len = np.zeros(nch, np.int64)
+    cq = np.zeros((nch, nb, C), np.int64)
+    cq_type = np.zeros((nch, nb, C), np.int64)
+    cq_len = np.zeros((nch, nb), np.int64)
+    cq_total = np.zeros(nch, np.int64)
+    open_row = np.full((nch, nb), -1, np.int64)
+    hit_cnt = np.zeros((nch, nb), np.int64)
+    act_conflict = np.zeros((nch, nb), np.bool_)
+    open_since = np.zeros((nch, nb), np.int64)
+    earliest = np.zeros((nch, nb, NCMD), np.int64)
+    nw = wins.shape[0]
+    wmax = 1
+    for w in range(nw):
+        if wins[w, 0] > wmax:
+            wmax = wins[w, 0]
+    ring = np.zeros((nch, ranks, max(nw, 1), wmax), np.int64)
+    ring_cnt = np.zeros((nch, ranks, max(nw, 1)), np.int64)
+    ring_pos = np.zeros((nch, ranks, max(nw, 1)), np.int64)
+    qidx = np.zeros(nch, np.int64)
+    draining = np.zeros(nch, np.int64)
+    wake = np.zeros(nch, np.int64)          # no command can be ready before this cycle
+    sched_blocked = np.zeros(nch, np.int64)  # 1: read queue scan found no room; 2: write buffer scan
+    raw_hold = np.zeros(nch, np.bool_)       # a drain just stopped at a read-after-write hazard
+    last_progress = 0
+    # refresh: FIFO of ranks due, per channel
+    RF = 64
+    ref_q = np.zeros((nch, RF), np.int64)
+    ref_head = np.zeros(nch, np.int64)
+    ref_len = np.zeros(nch, np.int64)
+    in_ref = np.zeros(nch, np.bool_)
+    ref_rank = np.full(nch, -1, np.int64)
+    next_rank = np.zeros(nch, np.int64)
+
+    nxt = 0
+    t = 0
+    while True:
+        # ---------------- controllers ----------------
+        for ch in range(nch):
+            if ref_interval > 0 and t > 0 and t % ref_interval == 0:
+                if ref_len[ch] < RF:
+                    ref_q[ch, (ref_head[ch] + ref_len[ch]) % RF] = next_rank[ch]
+                    ref_len[ch] += 1
+                next_rank[ch] = (next_rank[ch] + 1) % ranks
+            first = -1
+            # Slot 0: one command; slot 1 (dual issue): one more of the other kind (row vs column).
+            # Everything is written inline in this one function: calls that pass arrays cost atomic
+            # reference-count updates per array per call, which dominated the run time.
+            for slot in range(2):
+                if slot == 1 and not (dual and first >= 0):
+                    break
+                b = -1
+                cmd = -1
+                entry = -1
+                ondemand = False
+                # ---- a due refresh first: precharge its rank's open banks, then REF ----
+                if slot == 0 and ref_len[ch] > 0:
+                    r = ref_q[ch, ref_head[ch]]
+                    in_ref[ch] = True
+                    ref_rank[ch] = r
+                    nready = 0
+                    for x in range(r * bpr, (r + 1) * bpr):
+                        if open_row[ch, x] >= 0:
+                            if t >= earliest[ch, x, PRE]:
+                                b = x
+                                cmd = PRE
+                                break
+                        elif t >= earliest[ch, x, REF]:
+                            nready += 1
+                    if cmd < 0 and nready == bpr:
+                        b = r * bpr
+                        cmd = REF
+                # ---- FR-FCFS over the bank queues, round robin ----
+                if cmd < 0 and cq_total[ch] > 0 and (slot == 1 or t >= wake[ch]):
+                    for _ in range(nb):
+                        q = qidx[ch] + 1
+                        if q == nb:
+                            q = 0
+                        qidx[ch] = q
+                        n_q = cq_len[ch, q]
+                        if n_q == 0 or (in_ref[ch] and q // bpr == ref_rank[ch]):
+                            continue
+                        orow = open_row[ch, q]
+                        if orow < 0:
+                            # every entry needs the same ACT: ready for the oldest iff ready at all
+                            if t < earliest[ch, q, ACT]:
+                                continue
+                            rank = q // bpr
+                            ok = True
+                            for w in range(nw):
+                                if ring_cnt[ch, rank, w] >= wins[w, 0]:
+                                    if t < ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]:
+                                        ok = False
+                            if not ok:
+                                continue
+                            b = q
+                            cmd = ACT
+                            entry = 0
+                            break
+                        if (t < earliest[ch, q, RD] and t < earliest[ch, q, WR] and t < earliest[ch, q, RDA]
+                                and t < earliest[ch, q, WRA] and t < earliest[ch, q, PRE]):
+                            continue  # nothing this bank could issue is ready yet
+                        for i in range(n_q):
+                            req = cq[ch, q, i]
+                            typ = cq_type[ch, q, i]
+                            if orow == req_row[req]:
+                                if t < earliest[ch, q, typ]:
+                                    continue
+                                if typ == WR or typ == WRA:
+                                    # write-after-read to the same column waits for the read
+                                    dep = False
+                                    for j in range(i):
+                                        tj = cq_type[ch, q, j]
+                                        rj = cq[ch, q, j]
+                                        if ((tj == RD or tj == RDA) and req_row[rj] == req_row[req]
+                                                and req_col[rj] == req_col[req]):
+                                            dep = True
+                                            break
+                                    if dep:
+                                        continue
+                                b = q
+                                cmd = typ
+                                entry = i
+                                break
+                            else:
+                                # only the oldest command of a bank may close its row, and only when no
+                                # later row hit is pending or row_hit_cap hits were served already
+                                if i != 0 or t < earliest[ch, q, PRE]:
+                                    continue
+                                pending_hit = False
+                                for j in range(n_q):
+                                    if req_row[cq[ch, q, j]] == orow:
+                                        pending_hit = True
+                                        break
+                                if pending_hit and hit_cnt[ch, q] < cap:
+                                    continue
+                                b = q
+                                cmd = PRE
+                                ondemand = True
+                                break
+                        if cmd >= 0:
+                            break
+                    if cmd < 0 and slot == 0:
+                        # nothing ready: no queued command can be before this bound unless a command
+                        # issues or is enqueued (both reset it)
+                        best = np.int64(1) << 62
+                        for x in range(nb):
+                            n_q = cq_len[ch, x]
+                            if n_q == 0:
+                                continue
+                            orow = open_row[ch, x]
+                            if orow < 0:
+                                wv = earliest[ch, x, ACT]
+                                rank = x // bpr
+                                for w in range(nw):
+                                    if ring_cnt[ch, rank, w] >= wins[w, 0]:
+                                        v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+                                        if v > wv:
+                                            wv = v
+                                if wv < best:
+                                    best = wv
+                            else:
+                                for i in range(n_q):
+                                    if req_row[cq[ch, x, i]] == orow:
+                                        wv = earliest[ch, x, cq_type[ch, x, i]]
+                                    elif i == 0:
+                                        wv = earliest[ch, x, PRE]
+                                    else:
+                                        continue
+                                    if wv < best:
+                                        best = wv
+                        wake[ch] = best if best > t else t + 1
+                if cmd < 0:
+                    break
+                is_col = cmd == RD or cmd == WR or cmd == RDA or cmd == WRA
+                if slot == 1:
+                    first_col = first == RD or first == WR or first == RDA or first == WRA
+                    if is_col == first_col:
+                        break
+                # ---------------- issue ----------------
+                counts[ch, cmd] += 1
+                if n_log < log_cap:
+                    cmd_log[n_log, 0] = t
+                    cmd_log[n_log, 1] = ch
+                    cmd_log[n_log, 2] = b
+                    cmd_log[n_log, 3] = cmd
+                    cmd_log[n_log, 4] = cq[ch, b, entry] if entry >= 0 else -1
+                    n_log += 1
+                if is_col:
+                    last_progress = t
+                    req = cq[ch, b, entry]
+                    is_rd = cmd == RD or cmd == RDA
+                    base = S_RD_HIT if is_rd else S_WR_HIT
+                    if hit_cnt[ch, b] != 0:
+                        stats[ch, base] += 1
+                    elif act_conflict[ch, b]:
+                        stats[ch, base + 2] += 1
+                    else:
+                        stats[ch, base + 1] += 1
+                    if is_rd:
+                        bank_stats[ch, b, B_RD] += 1
+                        when = t + read_delay
+                        r = req
+                        while r >= 0:
+                            done[r] = when
+                            r = follow[r]
+                    else:
+                        bank_stats[ch, b, B_WR] += 1
+                        done[req] = t
+                    n_q = cq_len[ch, b]
+                    for j in range(entry, n_q - 1):
+                        cq[ch, b, j] = cq[ch, b, j + 1]
+                        cq_type[ch, b, j] = cq_type[ch, b, j + 1]
+                    cq_len[ch, b] = n_q - 1
+                    cq_total[ch] -= 1
+                    if cmd == RD or cmd == WR:
+                        hit_cnt[ch, b] += 1
+                    else:
+                        bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
+                        open_row[ch, b] = -1
+                        hit_cnt[ch, b] = 0
+                        act_conflict[ch, b] = False
+                elif cmd == ACT:
+                    req = cq[ch, b, entry]
+                    open_row[ch, b] = req_row[req]
+                    hit_cnt[ch, b] = 0
+                    open_since[ch, b] = t
+                    bank_stats[ch, b, B_ACT] += 1
+                    rank = b // bpr
+                    for w in range(nw):
+                        size = wins[w, 0]
+                        pos = ring_pos[ch, rank, w]
+                        ring[ch, rank, w, pos] = t
+                        pos += 1
+                        if pos == size:
+                            pos = 0
+                        ring_pos[ch, rank, w] = pos
+                        if ring_cnt[ch, rank, w] < size:
+                            ring_cnt[ch, rank, w] += 1
+                elif cmd == PRE:
+                    bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
+                    open_row[ch, b] = -1
+                    hit_cnt[ch, b] = 0
+                    act_conflict[ch, b] = ondemand
+                    if ondemand:
+                        stats[ch, S_ONDEMAND_PRE] += 1
+                else:  # REF
+                    in_ref[ch] = False
+                    ref_rank[ch] = -1
+                    ref_head[ch] = (ref_head[ch] + 1) % RF
+                    ref_len[ch] -= 1
+                # timing: every constraint whose prev is cmd, over the banks its level covers
+                rbase = (b // bpr) * bpr
+                gbase = rbase + ((b - rbase) // bpg) * bpg
+                for k in range(cons_start[cmd], cons_end[cmd]):
+                    nxc = cons[k, 1]
+                    lvl = cons[k, 2]
+                    when = t + cons[k, 3]
+                    if lvl == L_BANK:
+                        if earliest[ch, b, nxc] < when:
+                            earliest[ch, b, nxc] = when
+                        continue
+                    if lvl == L_BANKGROUP:
+                        lo, hi = gbase, gbase + bpg
+                    elif lvl == L_RANK:
+                        lo, hi = rbase, rbase + bpr
+                    else:
+                        lo, hi = 0, nb
+                    for x in range(lo, hi):
+                        if lvl == L_OTHER_RANKS and x >= rbase and x < rbase + bpr:
+                            continue
+                        if earliest[ch, x, nxc] < when:
+                            earliest[ch, x, nxc] = when
+                first = cmd
+                wake[ch] = 0
+                sched_blocked[ch] = 0
+
+            # ---- move one transaction into the command queues ----
+            if raw_hold[ch]:
+                # A drain stopped at a write whose address has a pending read. DRAMsim3 re-enters
+                # the drain at once when the buffer is full, which livelocks if that read still
+                # sits in the read queue; archsim schedules from the read queue for one cycle.
+                raw_hold[ch] = False
+            elif draining[ch] == 0:
+                if wq_len[ch] >= Q or (wq_len[ch] > drain_low and cq_total[ch] == 0):
+                    draining[ch] = wq_len[ch]
+                elif flush and nxt >= n and rq_len[ch] == 0 and cq_total[ch] == 0 and wq_len[ch] > 0:
+                    draining[ch] = wq_len[ch]
+            use_w = draining[ch] > 0
+            qlen = wq_len[ch] if use_w else rq_len[ch]
+            mode = 2 if use_w else 1
+            if sched_blocked[ch] == mode:
+                qlen = 0  # nothing changed since the last fruitless scan
+            moved = False
+            for i in range(qlen):
+                req = wq[ch, i] if use_w else rq[ch, i]
+                b = req_bank[req]
+                if cq_len[ch, b] < C:
+                    if use_w:
+                        # a pending read of the same address must go first
+                        blocked = False
+                        for j in range(rq_len[ch]):
+                            if addr[rq[ch, j]] == addr[req]:
+                                blocked = True
+                                break
+                        if not blocked:
+                            for j in range(cq_len[ch, b]):
+                                tj = cq_type[ch, b, j]
+                                if (tj == RD or tj == RDA) and addr[cq[ch, b, j]] == addr[req]:
+                                    blocked = True
+                                    break
+                        if blocked:
+                            draining[ch] = 0
+                            raw_hold[ch] = True
+                            break
+                        draining[ch] -= 1
+                        typ = WRA if closed else WR
+                    else:
+                        typ = RDA if closed else RD
+                    k = cq_len[ch, b]
+                    cq[ch, b, k] = req
+                    cq_type[ch, b, k] = typ
+                    cq_len[ch, b] = k + 1
+                    cq_total[ch] += 1
+                    moved = True
+                    last_progress = t
+                    if wake[ch] > t + 1:
+                        wake[ch] = t + 1
+                    if use_w:
+                        for j in range(i, qlen - 1):
+                            wq[ch, j] = wq[ch, j + 1]
+                        wq_len[ch] -= 1
+                    else:
+                        for j in range(i, qlen - 1):
+                            rq[ch, j] = rq[ch, j + 1]
+                        rq_len[ch] -= 1
+                    break
+            if qlen > 0 and not moved and (not use_w or draining[ch] > 0):
+                sched_blocked[ch] = mode
+
+        # ---------------- frontend ----------------
+        for _ in range(width):
+            if nxt >= n or release[nxt] > t:
+                break
+            ch = req_ch[nxt]
+            w = is_write[nxt]
+            if w:
+                if wq_len[ch] >= Q:
+                    break
+            elif rq_len[ch] >= Q:
+                break
+            accept[nxt] = t
+            last_progress = t
+            sched_blocked[ch] = 0
+            b = req_bank[nxt]
+            a = addr[nxt]
+            # pending write to the same address (write buffer or command queue)?
+            pend_w = False
+            for j in range(wq_len[ch]):
+                if addr[wq[ch, j]] == a:
+                    pend_w = True
+                    break
+            if not pend_w:
+                for j in range(cq_len[ch, b]):
+                    tj = cq_type[ch, b, j]
+                    if (tj == WR or tj == WRA) and addr[cq[ch, b, j]] == a:
+                        pend_w = True
+                        break
+            if w:
+                if pend_w:
+                    stats[ch, S_WRITE_MERGED] += 1
+                else:
+                    wq[ch, wq_len[ch]] = nxt
+                    wq_len[ch] += 1
+            elif pend_w:
+                done[nxt] = t + 2  # served from the write buffer the cycle after it is added
+                stats[ch, S_READ_FORWARDED] += 1
+            else:
+                leader = -1
+                for j in range(rq_len[ch]):
+                    if addr[rq[ch, j]] == a:
+                        leader = rq[ch, j]
+                        break
+                if leader < 0:
+                    for j in range(cq_len[ch, b]):
+                        tj = cq_type[ch, b, j]
+                        if (tj == RD or tj == RDA) and addr[cq[ch, b, j]] == a:
+                            leader = cq[ch, b, j]
+                            break
+                if leader >= 0:
+                    follow[nxt] = follow[leader]
+                    follow[leader] = nxt
+                    stats[ch, S_READ_MERGED] += 1
+                else:
+                    rq[ch, rq_len[ch]] = nxt
+                    rq_len[ch] += 1
+            nxt += 1
+
+        # ---------------- termination / idle skip ----------------
+        idle = True
+        for ch in range(nch):
+            if rq_len[ch] > 0 or cq_total[ch] > 0 or draining[ch] > 0 or ref_len[ch] > 0:
+                idle = False
+                break
+            if wq_len[ch] > 0 and (wq_len[ch] > drain_low or (flush and nxt >= n)):
+                idle = False
+                break
+        if idle:
+            if nxt >= n:
+                break
+            target = release[nxt]
+            if ref_interval > 0:
+                nr = (t // ref_interval + 1) * ref_interval
+                if nr < target:
+                    target = nr
+            if target > t + 1:
+                t = target
+                continue
+        t += 1
+        if max_cycles > 0 and t >= max_cycles:
+            break
+        if t - last_progress > STALL_CYCLES:
+            stats[0, S_STALLED] = 1
+            break
+
+    for ch in range(nch):
+        for b in range(nb):
+            if open_row[ch, b] >= 0:
+                bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
+    return done, accept, counts, stats, bank_stats, t, cmd_log[:n_log]
