@@ -1,7 +1,18 @@
-"""Mappers: turn a Trace and an Arch into a Schedule the simulator executes as given."""
+"""Mappers: turn a Trace and an Arch into a Schedule the simulator executes as given.
+
+``MAPPERS`` maps a name to ``mapper(trace, engines, **options) -> Schedule``: ``by_kind`` (trace order, no
+memory plan), ``cosma`` (the COSMA ILP), ``cosma_dc`` (divide-and-conquer over the ILP), ``belady`` and
+``lru`` (greedy replacement, first-fit allocation), ``partition`` (each op on the engine where it
+finishes earliest, by the engines' cost models). The planning mappers take ``capacity_bytes``,
+``include_weights`` and ``time_limit_s`` (see ``archsim.mapping.planners``).
+"""
 from archsim.mapping.by_kind import map_by_kind
+from archsim.mapping.memplan import Action, MemoryPlan, StepPlan, Traffic
+from archsim.mapping.partition import map_partition
+from archsim.mapping.planners import map_belady, map_cosma, map_divide, map_lru
 from archsim.mapping.schedule import Schedule, ScheduledOp
 
-MAPPERS = {"by_kind": map_by_kind}
+MAPPERS = {"by_kind": map_by_kind, "cosma": map_cosma, "cosma_dc": map_divide, "belady": map_belady,
+           "lru": map_lru, "partition": map_partition}
 
-__all__ = ["MAPPERS", "Schedule", "ScheduledOp", "map_by_kind"]
+__all__ = ["MAPPERS", "Action", "MemoryPlan", "Schedule", "ScheduledOp", "StepPlan", "Traffic", "map_by_kind"]

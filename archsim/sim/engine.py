@@ -6,7 +6,12 @@
   architecture declares one: links are bandwidth resources (one transfer at a time, bytes/bandwidth
   plus latency);
 * an op occupies its engine for the cycles its hardware model reports (the model walks the op's
-  folds/tiles in a Numba kernel), so there is one event per op and per transfer, never per cycle.
+  folds/tiles in a Numba kernel), so there is one event per op and per transfer, never per cycle;
+* a Schedule with a memory plan also runs a DMA process that executes the plan's load/store actions
+  step by step over the DRAM's bandwidth (one transfer at a time); an op starts only after its step's
+  actions are done, and an action that stores or frees a tensor waits for the ops that use it.
+  These transfers appear in ``Result.transfers`` on links ``<dram>.load`` and ``<dram>.store``
+  (``plan_offchip_bytes`` sums them).
 
 Simulation time is in cycles of the architecture clock (``Arch.clock_ghz``).
 """
@@ -19,6 +24,7 @@ import simpy
 from archsim.config import Arch
 from archsim.hw.cost import OpCost
 from archsim.mapping import Schedule
+from archsim.mapping.tensors import tensor_view
 from archsim.sim.result import OpRecord, Result, TransferRecord
 
 
@@ -58,11 +64,13 @@ def run_schedule(schedule: Schedule, arch: Arch, engines: dict, costs: dict[int,
             yield env.timeout(link.transfer_cycles(n_bytes))
             transfers.append(TransferRecord(link.name, producer, consumer, int(start), int(env.now), n_bytes))
 
+    step_ready = _plan_process(env, schedule, arch, finished, transfers) if schedule.memory_plan else {}
+
     def engine_process(name: str, queue):
         scale = arch.clock_ghz / arch.engine_clock_ghz(name)   # engine cycles -> architecture cycles
         for entry in queue:
             op = entry.op
-            waits = []
+            waits = [step_ready[op.id]] if op.id in step_ready else []
             for dep in op.deps:
                 if dep not in finished:
                     continue
@@ -94,3 +102,58 @@ def run_schedule(schedule: Schedule, arch: Arch, engines: dict, costs: dict[int,
     records.sort(key=lambda r: (r.start_cycle, r.op_id))
     peak = {n: getattr(m, "peak_macs_per_cycle", 0) for n, m in engines.items()}
     return Result(arch.name, schedule.trace.name, arch.clock_ghz, tuple(records), tuple(transfers), peak)
+
+
+def plan_dram(arch: Arch) -> str:
+    """The off-chip memory a memory plan's transfers use: the first ``kind: dram`` memory of ``arch``."""
+    for name, params in arch.memories.items():
+        if params.kind == "dram":
+            return name
+    raise RuntimeError(f"architecture {arch.name!r} has no DRAM to execute a memory plan against")
+
+
+def _plan_process(env: simpy.Environment, schedule: Schedule, arch: Arch, finished: dict, transfers: list) -> dict:
+    """Start the DMA process of ``schedule.memory_plan``; return op id -> event 'its step's actions are done'."""
+    from archsim.hw.dram import Dram
+
+    plan = schedule.memory_plan
+    dram = plan_dram(arch)
+    bytes_per_cycle = Dram(arch.memories[dram]).bytes_per_cycle(arch.clock_ghz)
+    weights = any(role == "weight" for _, _, role, _ in plan.tensors)
+    view = tensor_view(schedule.trace, include_weights=weights)
+    ready = {step.op_id: env.event() for step in plan.steps}
+    users: dict[int, list[int]] = {}  # tensor -> ops (so far) that produced or read it
+
+    def dma():
+        batches = [(step.op_id, step.actions) for step in plan.steps] + [(None, plan.final_actions)]
+        for op_id, actions in batches:
+            for action in actions:
+                tensor = view.tensor(action.tensor)
+                if action.kind in ("store", "free"):
+                    pending = [finished[u] for u in users.get(action.tensor, ()) if not finished[u].triggered]
+                    if pending:
+                        yield env.all_of(pending)
+                if action.kind == "free":
+                    continue
+                start = env.now
+                yield env.timeout(math.ceil(tensor.size / bytes_per_cycle))
+                transfers.append(TransferRecord(f"{dram}.{action.kind}", -1 if tensor.producer is None
+                                                else tensor.producer, -1 if op_id is None else op_id,
+                                                int(start), int(env.now), tensor.size))
+            if op_id is not None:
+                for tid in view.touched(op_id):
+                    users.setdefault(tid, []).append(op_id)
+                ready[op_id].succeed()
+
+    env.process(dma())
+    return ready
+
+
+def plan_offchip_bytes(result: Result) -> dict[str, int]:
+    """Bytes a memory plan moved off-chip in ``result``: ``{"load": …, "store": …}`` (bytes)."""
+    out = {"load": 0, "store": 0}
+    for t in result.transfers:
+        kind = t.link.rsplit(".", 1)[-1]
+        if kind in out and t.link.count(".") >= 1:
+            out[kind] += t.bytes
+    return out

@@ -35,8 +35,11 @@ def resolve_workload(workload: str | Path | Trace, overrides: Sequence[str] = ()
 
 def simulate(arch: Arch | str | Path, workload: str | Path | Trace, *, arch_overrides: Iterable[str] = (),
              workload_overrides: Sequence[str] = (), mapper: str = "by_kind",
-             progress: bool = False) -> Result:
-    """Run ``workload`` on ``arch`` and return the Result (see ``archsim.sim.result``)."""
+             progress: bool = False, mapper_options: dict | None = None) -> Result:
+    """Run ``workload`` on ``arch`` and return the Result (see ``archsim.sim.result``).
+
+    ``mapper_options`` go to the mapper as keywords (e.g. ``capacity_bytes`` for the memory planners); a
+    Schedule with a memory plan is checked (``archsim.mapping.checker``) before it runs."""
     if not isinstance(arch, Arch):
         arch = load_arch(arch, arch_overrides)
     trace = resolve_workload(workload, workload_overrides)
@@ -44,7 +47,11 @@ def simulate(arch: Arch | str | Path, workload: str | Path | Trace, *, arch_over
         raise ConfigError("--mapper", "mapper", "unknown mapper", value=mapper, has_value=True,
                           expected=f"one of {sorted(MAPPERS)}")
     engines = build_engines(arch)
-    schedule = MAPPERS[mapper](trace, engines)
+    schedule = MAPPERS[mapper](trace, engines, **(mapper_options or {}))
+    if schedule.memory_plan is not None:
+        from archsim.mapping.checker import check_schedule
+
+        check_schedule(schedule)
     costs = {}
     for entry in tqdm(schedule.entries, desc=f"{trace.name} on {arch.name}", unit="op", disable=not progress,
                       leave=False):
