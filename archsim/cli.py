@@ -12,7 +12,8 @@ from archsim.errors import ArchsimError
 ARCH_TOP_LEVEL_KEYS = ("name", "description", "clock_ghz", "engines", "memories", "links")
 
 # Packages that contribute a subcommand through ``add_subcommand(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.workload.cli", "archsim.sweep.cli", "archsim.plot.cli")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.workload.cli", "archsim.mapping.cli", "archsim.hw.dram.cli",
+                                       "archsim.sweep.cli", "archsim.plot.cli")
 
 
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:

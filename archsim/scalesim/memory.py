@@ -124,19 +124,19 @@ _ERRORS = {
     K.ERR_ZERO_PREFETCH_WINDOW: ("architecture_presets.IfmapSramSzkB",
                                  "an SRAM window fills twice in one cycle; SCALE-Sim 3.0.0 divides "
                                  "by zero here", "larger IFMAP/FILTER SRAMs or a smaller array"),
-    K.ERR_NO_REQUESTS: ("", "an operand is never read; SCALE-Sim 3.0.0 fails on the empty DRAM "
+    K.ERR_NO_REQUESTS: (None, "an operand is never read; SCALE-Sim 3.0.0 fails on the empty DRAM "
                         "trace", None),
-    K.ERR_ADDR_NOT_PREFETCHED: ("", "a demanded word is missing from the prefetch matrix "
+    K.ERR_ADDR_NOT_PREFETCHED: (None, "a demanded word is missing from the prefetch matrix "
                                 "(SCALE-Sim would loop forever)", None),
-    K.ERR_NO_OFMAP: ("", "the layer writes no OFMAP word", None),
+    K.ERR_NO_OFMAP: (None, "the layer writes no OFMAP word", None),
 }
 
 
 def simulate_layer_memory(layer: ScaleSimLayer, cfg: ScaleSimConfig) -> LayerMemoryReport:
     """Replay ``layer`` through SCALE-Sim 3.0.0's memory system configured by ``cfg``."""
     _check_supported(cfg)
-    m, n, k = layer.gemm_mnk
-    if max(layer.ifmap_h * layer.ifmap_w * layer.channels, n * k, m * k) >= 2**31:
+    _, n, k = layer.gemm_mnk
+    if max(layer.ifmap_h * layer.ifmap_w * layer.channels, n * k) >= 2**31:
         raise ConfigError(cfg.source, f"layer {layer.name}", "operand too large for the SCALE-Sim "
                           "memory model (word indices are 32-bit)", expected="< 2**31 words")
     df = K.DATAFLOW_CODES[cfg.dataflow]
@@ -155,7 +155,8 @@ def simulate_layer_memory(layer: ScaleSimLayer, cfg: ScaleSimConfig) -> LayerMem
     err = res[K.RES_ERROR]
     if err != K.ERR_NONE:
         key, problem, expected = _ERRORS[err]
-        raise ConfigError(cfg.source, key, f"layer {layer.name}: {problem}", expected=expected)
+        raise ConfigError(cfg.source, key or f"layer {layer.name}", f"layer {layer.name}: {problem}",
+                          expected=expected)
 
     if_reads, fl_reads, of_writes = sram_access_counts(layer, cfg)
     total = res[K.RES_TOTAL_CYCLES]
