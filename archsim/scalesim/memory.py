@@ -12,11 +12,12 @@ Only the default path is modelled: custom layouts, sparsity and Ramulator traces
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from archsim.errors import ConfigError
 from archsim.kernels import scalesim_memory as K
+from archsim.kernels.scalesim_compute import scalesim_compute_figures
+from archsim.kernels.systolic_timing import DATAFLOW_CODES
 from archsim.scalesim.config import ScaleSimConfig
 from archsim.scalesim.topology import ScaleSimLayer
 
@@ -76,16 +77,8 @@ class LayerMemoryReport:
 def sram_access_counts(layer: ScaleSimLayer, cfg: ScaleSimConfig) -> tuple[int, int, int]:
     """SCALE-Sim's SRAM IFMAP reads, FILTER reads and OFMAP writes (systolic_compute_* counters)."""
     m, n, k = layer.gemm_mnk
-    r, c = cfg.array_rows, cfg.array_cols
-    if cfg.dataflow == "os":
-        row_fold, col_fold = math.ceil(m / r), math.ceil(n / c)
-        # upstream adds the padded fold shape (R + C) to the OFMAP writes of every fold
-        return col_fold * m * k, row_fold * n * k, m * n + row_fold * col_fold * (r + c)
-    if cfg.dataflow == "ws":
-        row_fold, col_fold = math.ceil(k / r), math.ceil(n / c)
-        return col_fold * m * k, k * n, row_fold * m * n
-    row_fold, col_fold = math.ceil(k / r), math.ceil(m / c)
-    return m * k, col_fold * k * n, row_fold * m * n
+    figures = scalesim_compute_figures(DATAFLOW_CODES[cfg.dataflow], cfg.array_rows, cfg.array_cols, m, n, k)
+    return int(figures[4]), int(figures[5]), int(figures[6])
 
 
 def _check_supported(cfg: ScaleSimConfig) -> None:
