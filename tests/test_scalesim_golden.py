@@ -12,19 +12,12 @@ from archsim.scalesim.reports import REPORT_FILES, read_report
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scalesim"
 GEMM_TOPOLOGIES = {"gemm_small", "gemm_user"}
-# networks on small arrays take SCALE-Sim's memory emulation a few seconds: run them with -m slow
-SLOW = {"resnet18", "mobilenet"}
 
 
 def golden_dirs():
     dirs = sorted(d for d in (FIXTURES / "golden").iterdir()
                   if all((d / name).exists() for name in REPORT_FILES))
-    params = []
-    for d in dirs:
-        topo = d.name.split("__")[1]
-        slow = topo in SLOW and "128x128" not in d.name
-        params.append(pytest.param(d, id=d.name, marks=[pytest.mark.slow] if slow else []))
-    return params
+    return [pytest.param(d, id=d.name) for d in dirs]
 
 
 def run_archsim_scalesim(golden: Path, out: Path) -> Path:
