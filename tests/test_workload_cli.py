@@ -7,7 +7,8 @@ import pytest
 
 from archsim.trace import read_trace
 from archsim.workload import load_workload
-from archsim.workload.cli import add_subcommand, main
+from archsim.cli import main
+from archsim.workload.cli import add_subcommand
 
 
 def test_lower_writes_the_same_trace_load_workload_returns(tmp_path, capsys):

@@ -1,17 +1,13 @@
 """``archsim lower WORKLOAD [--set k=v …] -o OUT.csv|.parquet``: write a workload's operator trace.
 
-The lead's ``archsim/cli.py`` wires this in with ``add_subcommand(subparsers)``; the parser's
-``func`` default is ``run_lower(args) -> int`` (exit status). ``python -m archsim.workload.cli``
-runs it alone.
+``archsim/cli.py`` wires this in with ``add_subcommand(subparsers)``; the parser's ``func`` default
+is ``run_lower(args) -> int`` (exit status).
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Sequence
 
-from archsim.errors import ArchsimError
 from archsim.trace.io import write_trace
 from archsim.workload.loader import load_workload
 from archsim.workload.scalesim_topology import write_topology_trace
@@ -53,19 +49,3 @@ def run_lower(args: argparse.Namespace) -> int:
     print(f"{trace.name}: {len(trace)} ops, {trace.total_macs:,} MACs, {trace.total_params:,} params "
           f"-> {args.output}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point: ``python -m archsim.workload.cli lower …``."""
-    parser = argparse.ArgumentParser(prog="archsim")
-    add_subcommand(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except ArchsimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,7 +30,7 @@ REDUCE_KINDS = frozenset({"softmax", "layernorm", "rmsnorm"})
 
 
 @dataclass
-class OpCost:
+class OpWork:
     """The trace-facing cost of one IR op (bytes in bytes, work as counts)."""
 
     kind: str
@@ -45,13 +45,13 @@ class OpCost:
     fused: list[str] = field(default_factory=list)
 
 
-def op_cost(graph: Graph, op: Op) -> OpCost:
+def op_work(graph: Graph, op: Op) -> OpWork:
     """Return the cost of ``op`` in ``graph`` (WorkloadError for kinds lowering does not know)."""
     ins = [graph.tensor(n) for n in op.inputs]
     outs = [graph.tensor(n) for n in op.outputs]
     acts = [t for t in ins if t.role != "weight"]
     weights = [t for t in ins if t.role == "weight"]
-    cost = OpCost(kind=op.kind, dims={},
+    cost = OpWork(kind=op.kind, dims={},
                   input_bytes=sum(t.nbytes for t in acts),
                   weight_bytes=sum(t.nbytes for t in weights),
                   output_bytes=sum(t.nbytes for t in outs),
@@ -92,7 +92,7 @@ def op_cost(graph: Graph, op: Op) -> OpCost:
     return cost
 
 
-def _matrix_cost(cost: OpCost, b: int, m: int, n: int, k: int, has_bias: bool) -> None:
+def _matrix_cost(cost: OpWork, b: int, m: int, n: int, k: int, has_bias: bool) -> None:
     cost.kind = "gemv" if m == 1 else "gemm"
     cost.dims = {"B": b, "M": m, "N": n, "K": k}
     cost.macs = b * m * n * k
@@ -100,7 +100,7 @@ def _matrix_cost(cost: OpCost, b: int, m: int, n: int, k: int, has_bias: bool) -
     cost.has_bias = has_bias
 
 
-def _conv_cost(cost: OpCost, op: Op, ins: list[Tensor], out: Tensor) -> None:
+def _conv_cost(cost: OpWork, op: Op, ins: list[Tensor], out: Tensor) -> None:
     n, c, h, w = ins[0].shape
     f, _, r, s = ins[1].shape
     _, _, oh, ow = out.shape

@@ -17,7 +17,7 @@ from collections import Counter
 
 from archsim.trace.kinds import EPILOGUE_KINDS
 from archsim.trace.schema import Trace, TraceOp
-from archsim.workload.costs import LAYOUT_KINDS, OpCost, op_cost
+from archsim.workload.costs import LAYOUT_KINDS, OpWork, op_work
 from archsim.workload.graph import Graph, dtype_bytes
 
 _MATRIX_IR_KINDS = frozenset({"conv2d", "linear", "matmul"})
@@ -28,7 +28,7 @@ _EPILOGUE_HOSTS = _MATRIX_IR_KINDS | {"add"}
 class _Draft:
     """An op on its way into the trace."""
 
-    def __init__(self, name: str, layer: str, cost: OpCost, params: int, ir_kind: str):
+    def __init__(self, name: str, layer: str, cost: OpWork, params: int, ir_kind: str):
         self.name, self.layer, self.cost, self.params, self.ir_kind = name, layer, cost, params, ir_kind
         self.deps: set[int] = set()  # draft indices
         self.index = -1
@@ -52,7 +52,7 @@ def lower(graph: Graph, fuse_epilogues: bool = True) -> Trace:
             for name in op.outputs:
                 producer[name] = alias
             continue
-        cost = op_cost(graph, op)
+        cost = op_work(graph, op)
         params = 0
         for s in sources:
             if s.index < 0 and s.pending:
@@ -89,7 +89,7 @@ def _merge_alias(sources: set, pending: int) -> _Draft | None:
         return next(iter(sources), None)
     # A layout op joining several producers (concat) or carrying parameters: represent it with a
     # dependency-only stand-in that is never emitted.
-    stand_in = _Draft("", "", OpCost("concat", {}), 0, "concat")
+    stand_in = _Draft("", "", OpWork("concat", {}), 0, "concat")
     stand_in.index = -1
     stand_in.deps = _dep_ids(sources)
     stand_in.pending = pending
@@ -119,7 +119,7 @@ def _fusion_target(op, sources, graph: Graph, consumers: Counter, fuse: bool) ->
     return target
 
 
-def _fuse_into(target: _Draft, kind: str, cost: OpCost, params: int, graph: Graph, op) -> None:
+def _fuse_into(target: _Draft, kind: str, cost: OpWork, params: int, graph: Graph, op) -> None:
     out = graph.tensor(op.outputs[0])
     target.params += params
     target.cost.output_bytes = cost.output_bytes
