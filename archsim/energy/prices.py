@@ -189,6 +189,11 @@ class _Pricer:
             devices = de.devices_for(p.bandwidth_gbps)
             self.book.static_mw[name] = devices * (de.background_mw_per_device + de.refresh_mw_per_device)
 
+    def tiers(self, name: str, p) -> None:
+        """``kind: tiers`` only orders other memories: it holds and moves no bits of its own (the
+        bytes a transfer moves are priced at the source and destination memories)."""
+        self.book.area_um2[name] = 0.0
+
     def link(self, name: str) -> None:
         who = f"links.{name}"
         if name not in self.spec.link_length_mm:
@@ -200,7 +205,7 @@ class _Pricer:
 
 
 ENGINE_PRICERS = {"systolic": _Pricer.systolic, "vector": _Pricer.vector}
-MEMORY_PRICERS = {"sram": _Pricer.sram, "dram": _Pricer.dram}
+MEMORY_PRICERS = {"sram": _Pricer.sram, "dram": _Pricer.dram, "tiers": _Pricer.tiers}
 
 
 def price_arch(arch: Arch, spec: EnergySpec, table: EnergyTable, links_used: tuple[str, ...] = ()) -> PriceBook:

@@ -37,6 +37,7 @@ _KINDS: dict[tuple[Category, str], ComponentKind] = {}
 BUILTIN_MODULES = (
     "archsim.hw.sram",
     "archsim.hw.dram",
+    "archsim.hw.tiers",
     "archsim.hw.systolic",
     "archsim.hw.vector",
 )

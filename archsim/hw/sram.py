@@ -1,9 +1,27 @@
-"""On-chip SRAM scratchpads: capacity, banking, ports and word width."""
+"""On-chip SRAM scratchpads: capacity, banking, ports, word width, energy hooks and double buffering.
+
+The model is a banked scratchpad: ``banks`` banks of ``word_bytes``-wide words, word ``w`` in bank
+``w % banks`` (low-order interleaving), each bank with ``ports_per_bank`` ports that each move one word
+per cycle (read or write). From that follow
+
+* the peak bandwidth, ``banks × ports_per_bank × word_bytes`` bytes per cycle (``bytes_per_cycle``), or
+  ``bandwidth_gbps`` when the YAML gives it explicitly (a DMA port narrower than the banks);
+* the cycles a set of word accesses takes with bank conflicts (``access_cycles``): the busiest bank
+  serialises, ``max_b ceil(accesses_b / ports_per_bank)``;
+* double buffering (``double_buffered``): half of the capacity is filled while the other half is used
+  by the computing side (``working_words``, as the systolic model uses it), and a tiled loop runs as a
+  two-stage pipeline (``double_buffer_cycles``).
+
+Energy hooks: ``read_pj_per_word`` / ``write_pj_per_word`` pin the access energy of this SRAM (e.g. from a
+CACTI run); when they are left out ``access_energy_pj`` returns None and the energy model's table
+(``archsim.energy.sram``, interpolated by bank size) decides.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Optional, Sequence
 
+import numpy as np
 from pydantic import Field
 
 from archsim.config.schema import StrictModel
@@ -17,8 +35,15 @@ class SramParams(StrictModel):
     capacity_kib: float = Field(gt=0, description="capacity in KiB (1024 bytes)")
     word_bytes: int = Field(default=1, gt=0, description="bytes per word")
     banks: int = Field(default=1, gt=0)
-    ports_per_bank: int = Field(default=2, gt=0)
+    ports_per_bank: int = Field(default=2, gt=0, description="ports per bank, each one word per cycle")
     double_buffered: bool = Field(default=True, description="half is filled while the other half is used")
+    clock_ghz: Optional[float] = Field(default=None, gt=0, description="SRAM clock; the architecture's if unset")
+    bandwidth_gbps: Optional[float] = Field(
+        default=None, gt=0, description="DMA bandwidth into/out of this SRAM, GB/s; banks × ports × word "
+        "bytes × clock if unset")
+    latency_cycles: int = Field(default=1, ge=0, description="access latency, cycles of the SRAM clock")
+    read_pj_per_word: Optional[float] = Field(default=None, ge=0, description="energy hook: pJ per word read")
+    write_pj_per_word: Optional[float] = Field(default=None, ge=0, description="energy hook: pJ per word written")
 
 
 @dataclass(frozen=True)
@@ -42,5 +67,97 @@ class Sram:
         """Words usable by the computing side: half the capacity when double-buffered."""
         return self.capacity_words // 2 if self.params.double_buffered else self.capacity_words
 
+    @property
+    def bank_bytes(self) -> int:
+        """Bytes per bank."""
+        return self.capacity_bytes // self.params.banks
+
+    @property
+    def words_per_cycle(self) -> int:
+        """Peak words moved per SRAM cycle over all banks and ports."""
+        return self.params.banks * self.params.ports_per_bank
+
+    def clock_ghz(self, arch_clock_ghz: float) -> float:
+        """The SRAM's clock in GHz (its own, else the architecture's)."""
+        return float(self.params.clock_ghz or arch_clock_ghz)
+
+    def bandwidth_gbps(self, arch_clock_ghz: float) -> float:
+        """Peak bandwidth in GB/s: the explicit ``bandwidth_gbps``, else banks × ports × word × clock."""
+        if self.params.bandwidth_gbps is not None:
+            return float(self.params.bandwidth_gbps)
+        return self.words_per_cycle * self.params.word_bytes * self.clock_ghz(arch_clock_ghz)
+
+    def bytes_per_cycle(self, clock_ghz: float) -> float:
+        """Bytes per cycle of a ``clock_ghz`` clock (the same convention as ``Dram.bytes_per_cycle``)."""
+        return self.bandwidth_gbps(clock_ghz) / clock_ghz
+
+    def latency_ns(self, arch_clock_ghz: float) -> float:
+        """Access latency in ns."""
+        return self.params.latency_cycles / self.clock_ghz(arch_clock_ghz)
+
+    def bank_of(self, word_addresses: np.ndarray) -> np.ndarray:
+        """Bank of each word address (low-order interleaving)."""
+        return np.asarray(word_addresses, dtype=np.int64) % self.params.banks
+
+    def access_cycles(self, word_addresses: Sequence[int] | np.ndarray) -> int:
+        """SRAM cycles to serve one batch of word accesses issued together: the busiest bank's
+        accesses divided over its ports (bank conflicts serialise; distinct banks run in parallel)."""
+        addr = np.asarray(word_addresses, dtype=np.int64)
+        if addr.size == 0:
+            return 0
+        per_bank = np.bincount(self.bank_of(addr), minlength=self.params.banks)
+        return int(-(-per_bank.max() // self.params.ports_per_bank))
+
+    def stream_cycles(self, n_bytes: int) -> int:
+        """SRAM cycles to stream ``n_bytes`` of consecutive words (no conflicts: all banks busy)."""
+        words = -(-int(n_bytes) // self.params.word_bytes)
+        return -(-words // self.words_per_cycle)
+
+    def access_energy_pj(self, read_words: float, write_words: float) -> float | None:
+        """Energy hook: pJ of ``read_words`` reads and ``write_words`` writes when the YAML pins the per-word
+        energies, else None (the energy table decides)."""
+        p = self.params
+        if (p.read_pj_per_word is None and read_words) or (p.write_pj_per_word is None and write_words):
+            return None
+        return (p.read_pj_per_word or 0.0) * read_words + (p.write_pj_per_word or 0.0) * write_words
+
+
+def double_buffer_cycles(fill_cycles: Sequence[float], compute_cycles: Sequence[float],
+                         double_buffered: bool = True) -> float:
+    """Cycles of a tiled loop whose tile ``i`` is first filled (``fill_cycles[i]``) then computed on
+    (``compute_cycles[i]``).
+
+    Double-buffered, the fill of tile i+1 overlaps the compute of tile i (a two-stage pipeline:
+    ``fill_0 + Σ max(compute_i, fill_{i+1}) + compute_last``); single-buffered, they serialise
+    (``Σ fill_i + compute_i``)."""
+    fill = [float(x) for x in fill_cycles]
+    comp = [float(x) for x in compute_cycles]
+    if len(fill) != len(comp):
+        raise ValueError("fill_cycles and compute_cycles must have one entry per tile")
+    if not fill:
+        return 0.0
+    if not double_buffered:
+        return sum(fill) + sum(comp)
+    # exact two-stage pipeline with one buffer each side: fill i+1 may start when fill i is done and
+    # compute i-1 has released its buffer (so at most two tiles are resident)
+    fill_end = comp_end = 0.0
+    prev_comp_end = 0.0   # end of compute i-1
+    for i in range(len(fill)):
+        fill_start = max(fill_end, prev_comp_end if i >= 2 else 0.0) if i else 0.0
+        fill_end_i = fill_start + fill[i]
+        comp_start = max(fill_end_i, comp_end)
+        prev_comp_end = comp_end
+        comp_end = comp_start + comp[i]
+        fill_end = fill_end_i
+    return comp_end
+
+
+def fits(n_bytes: int, sram: Sram, double_buffered: bool | None = None) -> bool:
+    """True when a working set of ``n_bytes`` fits in ``sram`` (in one half when double-buffered)."""
+    db = sram.params.double_buffered if double_buffered is None else double_buffered
+    usable = sram.capacity_bytes // 2 if db else sram.capacity_bytes
+    return int(n_bytes) <= usable
+
 
 SRAM = register(ComponentKind("sram", "memory", SramParams, Sram, "on-chip scratchpad SRAM"))
+__all__ = ["SRAM", "Sram", "SramParams", "double_buffer_cycles", "fits"]

@@ -12,6 +12,11 @@
   actions are done, and an action that stores or frees a tensor waits for the ops that use it.
   These transfers appear in ``Result.transfers`` on links ``<dram>.load`` and ``<dram>.store``
   (``plan_offchip_bytes`` sums them).
+* with a ``tier_plan`` (``archsim.sim.memory_resources.TierPlan``) the architecture's memory tiers
+  (``kind: tiers``) are SimPy resources too: tensors start in their home tier, each op waits until the
+  tensors it fetches are staged into the tier it needs them in (DMA transfers timed by the cycle-level DRAM
+  model), and per-tier transfers and occupancy over time go into ``Result.tier_transfers`` /
+  ``Result.tier_occupancy`` (tables: ``Result.tier_traffic``, ``Result.occupancy``).
 
 Simulation time is in cycles of the architecture clock (``Arch.clock_ghz``).
 """
@@ -42,8 +47,12 @@ class Link:
         return math.ceil(n_bytes / self.bytes_per_cycle + self.latency_cycles)
 
 
-def run_schedule(schedule: Schedule, arch: Arch, engines: dict, costs: dict[int, OpCost]) -> Result:
-    """Execute ``schedule`` with precomputed per-op ``costs`` (op id -> OpCost) and return the Result."""
+def run_schedule(schedule: Schedule, arch: Arch, engines: dict, costs: dict[int, OpCost],
+                 tier_plan=None, tiers=None) -> Result:
+    """Execute ``schedule`` with precomputed per-op ``costs`` (op id -> OpCost) and return the Result.
+
+    ``tier_plan`` (optional): a ``TierPlan`` run on ``tiers`` (a ``TierSystem``; default: the
+    architecture's ``kind: tiers`` memory)."""
     env = simpy.Environment()
     finished = {e.op.id: env.event() for e in schedule.entries}
     engine_of = {e.op.id: e.engine for e in schedule.entries}
@@ -65,12 +74,21 @@ def run_schedule(schedule: Schedule, arch: Arch, engines: dict, costs: dict[int,
             transfers.append(TransferRecord(link.name, producer, consumer, int(start), int(env.now), n_bytes))
 
     step_ready = _plan_process(env, schedule, arch, finished, transfers) if schedule.memory_plan else {}
+    runtime, tier_ready = None, {}
+    if tier_plan is not None:
+        from archsim.hw.tiers import build_tiers
+        from archsim.sim.memory_resources import TierRuntime, start_plan
+
+        runtime = TierRuntime(env, tiers or build_tiers(arch), tier_plan.sizes)
+        tier_ready = start_plan(env, runtime, tier_plan, [e.op.id for e in schedule.entries], finished)
 
     def engine_process(name: str, queue):
         scale = arch.clock_ghz / arch.engine_clock_ghz(name)   # engine cycles -> architecture cycles
         for entry in queue:
             op = entry.op
             waits = [step_ready[op.id]] if op.id in step_ready else []
+            if op.id in tier_ready:
+                waits.append(tier_ready[op.id])
             for dep in op.deps:
                 if dep not in finished:
                     continue
@@ -97,11 +115,17 @@ def run_schedule(schedule: Schedule, arch: Arch, engines: dict, costs: dict[int,
     env.run()
     unfinished = [op_id for op_id, ev in finished.items() if not ev.triggered]
     if unfinished:
-        raise RuntimeError(f"deadlock: ops {unfinished[:5]} never ran (a dependency is scheduled after its "
-                           f"consumer on the same engine)")
+        why = ("a dependency is scheduled after its consumer on the same engine" if runtime is None else
+               "a dependency is scheduled after its consumer on the same engine, or a tier allocation waits "
+               f"for space that is never freed (tier use at the end: {runtime.used})")
+        raise RuntimeError(f"deadlock: ops {unfinished[:5]} never ran ({why})")
     records.sort(key=lambda r: (r.start_cycle, r.op_id))
     peak = {n: getattr(m, "peak_macs_per_cycle", 0) for n, m in engines.items()}
-    return Result(arch.name, schedule.trace.name, arch.clock_ghz, tuple(records), tuple(transfers), peak)
+    if runtime is None:
+        return Result(arch.name, schedule.trace.name, arch.clock_ghz, tuple(records), tuple(transfers), peak)
+    runtime.check_conservation()
+    return Result(arch.name, schedule.trace.name, arch.clock_ghz, tuple(records), tuple(transfers), peak,
+                  tuple(runtime.transfers), tuple(runtime.occupancy), dict(runtime.capacity))
 
 
 def plan_dram(arch: Arch) -> str:

@@ -41,6 +41,29 @@ class TransferRecord:
 
 
 @dataclass(frozen=True)
+class TierTransferRecord:
+    """A DMA copy of ``tensor`` from tier ``src`` to tier ``dst`` (cycles of the architecture clock, bytes);
+    ``op_id`` is the op it was staged for or stored after (-1 for none)."""
+
+    tensor: str
+    src: str
+    dst: str
+    op_id: int
+    start_cycle: int
+    end_cycle: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class OccupancySample:
+    """Bytes allocated in ``tier`` from ``cycle`` on (until the tier's next sample)."""
+
+    cycle: int
+    tier: str
+    bytes: int
+
+
+@dataclass(frozen=True)
 class Result:
     """Everything a run produced. ``ops`` and ``components`` are the tables reports and plots read."""
 
@@ -50,12 +73,45 @@ class Result:
     records: tuple[OpRecord, ...]
     transfers: tuple[TransferRecord, ...] = ()
     engine_peak_macs_per_cycle: dict[str, float] = field(default_factory=dict)
+    tier_transfers: tuple[TierTransferRecord, ...] = ()
+    tier_occupancy: tuple[OccupancySample, ...] = ()
+    tier_capacity_bytes: dict[str, int] = field(default_factory=dict)   # tier -> capacity, fastest first
 
     @property
     def total_cycles(self) -> int:
         """Makespan in cycles of the architecture clock."""
-        ends = [r.end_cycle for r in self.records] + [t.end_cycle for t in self.transfers]
+        ends = ([r.end_cycle for r in self.records] + [t.end_cycle for t in self.transfers]
+                + [t.end_cycle for t in self.tier_transfers])
         return max(ends, default=0)
+
+    @property
+    def tier_traffic(self) -> pd.DataFrame:
+        """One row per memory tier: bytes read (copied out), written (copied in), transfers, busy cycles of
+        transfers touching it, capacity and peak occupancy (bytes). Empty without tiers."""
+        cols = ["tier", "read_bytes", "write_bytes", "transfers", "transfer_cycles", "capacity_bytes",
+                "peak_bytes", "final_bytes"]
+        rows = []
+        for tier, cap in self.tier_capacity_bytes.items():
+            out = [t for t in self.tier_transfers if t.src == tier]
+            inn = [t for t in self.tier_transfers if t.dst == tier]
+            occ = [o.bytes for o in self.tier_occupancy if o.tier == tier]
+            rows.append({"tier": tier, "read_bytes": sum(t.bytes for t in out),
+                         "write_bytes": sum(t.bytes for t in inn), "transfers": len(out) + len(inn),
+                         "transfer_cycles": sum(t.end_cycle - t.start_cycle for t in out + inn),
+                         "capacity_bytes": cap, "peak_bytes": max(occ, default=0),
+                         "final_bytes": occ[-1] if occ else 0})
+        return pd.DataFrame(rows, columns=cols)
+
+    @property
+    def occupancy(self) -> pd.DataFrame:
+        """Occupancy over time: one row per change (``cycle``, ``tier``, ``bytes`` allocated from then on)."""
+        return pd.DataFrame([asdict(o) for o in self.tier_occupancy], columns=["cycle", "tier", "bytes"])
+
+    @property
+    def tier_transfer_table(self) -> pd.DataFrame:
+        """One row per DMA copy between tiers."""
+        cols = ["tensor", "src", "dst", "op_id", "start_cycle", "end_cycle", "bytes"]
+        return pd.DataFrame([asdict(t) for t in self.tier_transfers], columns=cols)
 
     @property
     def total_macs(self) -> int:
@@ -124,6 +180,9 @@ class Result:
             "stall_cycles": int(sum(r.stall_cycles for r in self.records)),
             "memory_bytes": {row.component: {"read": float(row.read_bytes), "write": float(row.write_bytes)}
                              for row in mem.itertuples()},
+            **({"tiers": {row.tier: {"read": int(row.read_bytes), "write": int(row.write_bytes),
+                                     "peak_bytes": int(row.peak_bytes), "capacity_bytes": int(row.capacity_bytes)}
+                          for row in self.tier_traffic.itertuples()}} if self.tier_capacity_bytes else {}),
             # engines without MAC units (vector units) have no MAC utilization: null in JSON
             "engine_mac_utilization": {row.component: (None if row.mac_utilization != row.mac_utilization
                                                        else float(row.mac_utilization))
