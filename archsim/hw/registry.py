@@ -40,6 +40,8 @@ BUILTIN_MODULES = (
     "archsim.hw.tiers",
     "archsim.hw.systolic",
     "archsim.hw.vector",
+    "archsim.hw.pim",
+    "archsim.hw.gpu",
 )
 
 

@@ -1,0 +1,250 @@
+"""Processing-in-memory DRAM (``kind: pim``): all-bank GEMV units beside every bank of a DRAM standard.
+
+Each channel has ``banks_per_channel`` PIM banks with ``mac_units_per_bank`` multipliers each; a GEMV
+runs in every bank at once (bank-level parallelism), one column burst per all-bank MAC command. The
+command-level timing (grouped activation under tRRD/tFAW, MAC commands at tCCD_L, result readout,
+precharge, refresh) is the Numba core ``archsim.kernels.pim_timing``; the timing numbers come from the
+named DRAM standard (``archsim.hw.dram.standards``), so ``standard: HBM2_NeuPIMs`` is NeuPIMs' PIM HBM2.
+
+Layout of a matrix (N output rows × K inputs, FP16 words) in one channel, Newton/NeuPIMs style:
+
+* K ≤ one DRAM row's elements: ``row_elements // K`` matrix rows are packed side by side in a DRAM row
+  (attention heads' keys, PIM-GPT's head concatenation) and the input vector is replicated in the
+  global buffer; one job, ``ceil(rows / banks)`` tiles;
+* K > a row: K is cut into row-sized chunks, one job (one GWRITE of that vector chunk) per chunk, each
+  with ``ceil(N / banks)`` tiles; partial sums are read out per tile and reduced outside the banks.
+
+``row_buffers`` is the NeuPIMs distinction: ``single`` (Newton, *blocked*: while a PIM command runs no
+normal read/write can use the channel) or ``dual`` (a second row buffer per bank: normal reads and writes
+proceed concurrently with PIM work, sharing only the command bus, where PIM commands have priority).
+``overlap_cycles`` turns that into the time a PIM phase and a normal-traffic phase take together.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from archsim.config.schema import StrictModel
+from archsim.hw.cost import OpCost
+from archsim.hw.registry import ComponentKind, register
+from archsim.trace import TraceOp
+
+
+class PimParams(StrictModel):
+    """YAML parameters of ``kind: pim``."""
+
+    kind: Literal["pim"]
+    standard: str = Field(description="DRAM preset giving organisation and timing (e.g. HBM2_NeuPIMs, GDDR6)")
+    channels: int | None = Field(default=None, gt=0, description="PIM channels (default: the standard's)")
+    banks_per_channel: int = Field(gt=0, description="PIM banks per channel that compute at once")
+    mac_units_per_bank: int = Field(gt=0, description="multipliers per bank (elements per MAC command)")
+    word_bytes: int = Field(default=2, gt=0, description="bytes per element (FP16/BF16 = 2)")
+    row_bytes: int | None = Field(default=None, gt=0, description="DRAM row (page) bytes per bank "
+                                  "(default: the standard's row)")
+    banks_per_activate: int = Field(default=4, gt=0, description="banks one grouped activation opens")
+    mac_interval_cycles: int | None = Field(default=None, gt=0, description="cycles between all-bank MAC "
+                                            "commands (default: the standard's tCCD_L)")
+    row_buffers: Literal["single", "dual"] = Field(default="dual", description="single = blocked mode "
+                                                   "(Newton); dual = NeuPIMs' dual row buffers")
+    refresh: bool = Field(default=True, description="model all-bank refresh (tREFI/tRFC)")
+    clock_ghz: float | None = Field(default=None, gt=0, description="default: 1 / the standard's tCK")
+    capacity_gib: float | None = Field(default=None, gt=0, description="PIM memory capacity, GiB")
+
+
+@dataclass(frozen=True)
+class PimJobs:
+    """Jobs for the timing core: one entry per (vector chunk, channel), in execution order per channel."""
+
+    tiles: np.ndarray
+    mac_cmds: np.ndarray
+    gwrite_bursts: np.ndarray
+    readout_bursts: np.ndarray
+    channel: np.ndarray
+    macs: int = 0
+
+    @staticmethod
+    def concat(parts: list["PimJobs"]) -> "PimJobs":
+        """All jobs of ``parts``, in order."""
+        parts = [p for p in parts if p.tiles.size]
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return PimJobs(z, z, z, z, z, 0)
+        return PimJobs(*(np.concatenate([getattr(p, f) for p in parts]).astype(np.int64)
+                         for f in ("tiles", "mac_cmds", "gwrite_bursts", "readout_bursts", "channel")),
+                       macs=sum(p.macs for p in parts))
+
+
+@dataclass(frozen=True)
+class PimCost:
+    """Timing of a batch of PIM jobs: cycles of the PIM clock, per channel and overall, and command counts.
+
+    ``counts`` columns: bank activations, MAC commands, RDRESULT bursts, GWRITE bursts, precharges,
+    refreshes, command-bus slots. ``ca_fraction`` is the share of the busiest channel's cycles its
+    command bus carried PIM commands (what dual-row-buffer normal traffic has to share).
+    """
+
+    cycles: int
+    channel_cycles: np.ndarray
+    counts: dict[str, int]
+    macs: int
+    ca_fraction: float
+    peak_macs_per_cycle: int = 0
+
+    @property
+    def utilization(self) -> float:
+        """MACs done / (cycles × all multipliers)."""
+        return self.macs / (self.cycles * self.peak_macs_per_cycle) if self.cycles and self.peak_macs_per_cycle else 0.0
+
+
+COUNT_NAMES = ("bank_activations", "mac_cmds", "readout_bursts", "gwrite_bursts", "precharges", "refreshes",
+               "ca_commands")
+
+
+class PimDevice:
+    """Engine model of ``kind: pim``: GEMV timing on all banks of all channels."""
+
+    def __init__(self, name: str, params: PimParams, arch=None) -> None:
+        from archsim.hw.dram.standards import get_standard
+
+        self.name = name
+        self.params = params
+        std = get_standard(params.standard)
+        self.standard = std
+        t = std.timing
+        self.channels = params.channels or std.org.channels
+        self.banks = params.banks_per_channel
+        self.access_bytes = std.org.access_bytes
+        self.row_bytes = params.row_bytes or std.org.row_bytes
+        self.row_elements = self.row_bytes // params.word_bytes
+        self.clock_ghz = params.clock_ghz or 1.0 / std.tck_ns
+        mac_interval = params.mac_interval_cycles or int(t["tCCD_L"])
+        self.timing = np.array([t["tRCDRD"], t["tRAS"], t["tRP"], t["tRRD_S"], t["tFAW"], mac_interval,
+                                t["tCCD_S"], t["tBL"], t["CL"], t["CWL"], t["tREFI"], t["tRFC"]], np.int64)
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        """Multipliers in all banks of all channels (MACs per PIM cycle at one command per cycle)."""
+        return self.channels * self.banks * self.params.mac_units_per_bank
+
+    @property
+    def bytes_per_cycle(self) -> float:
+        """Normal (non-PIM) data bandwidth of the memory, bytes per PIM cycle."""
+        return self.channels * self.access_bytes / float(self.standard.burst_cycles)
+
+    def _bursts(self, n_bytes):
+        return -(-np.asarray(n_bytes, np.int64) // self.access_bytes)
+
+    def gemv_jobs(self, n_rows, k_cols, channel, repeats=1) -> PimJobs:
+        """Jobs of ``repeats`` GEMVs per entry (N=``n_rows`` outputs, K=``k_cols`` inputs) on ``channel``.
+
+        Arguments broadcast (numpy arrays of requests, or scalars). Packs short rows, chunks long ones
+        (see module docstring). Jobs of one entry stay contiguous and in entry order.
+        """
+        n = np.atleast_1d(np.asarray(n_rows, np.int64))
+        k = np.atleast_1d(np.asarray(k_cols, np.int64))
+        n, k, ch, rep = np.broadcast_arrays(n, k, np.atleast_1d(np.asarray(channel, np.int64)),
+                                            np.atleast_1d(np.asarray(repeats, np.int64)))
+        wb, mac, re, banks = self.params.word_bytes, self.params.mac_units_per_bank, self.row_elements, self.banks
+        packed = k <= re
+        # packed entries: one job each
+        per_row = np.maximum(1, re // np.maximum(k, 1))
+        used_rows = np.minimum(n, per_row)
+        dram_rows = -(-n // per_row)
+        p_tiles = -(-dram_rows // banks)
+        p_mac = -(-(used_rows * k) // mac)
+        p_gw = self._bursts(used_rows * k * wb)
+        p_rd = self._bursts(banks * used_rows * wb)
+        # chunked entries: ceil(K / row) jobs each
+        chunks = np.where(packed, 1, -(-k // re))
+        c_tiles = -(-n // banks)
+        tiles, macc, gw, rd, chan, idx = [], [], [], [], [], []
+        order = np.arange(n.size)
+        # expand entries by repeats × chunks, keeping entry order
+        n_jobs = rep * chunks
+        ent = np.repeat(order, n_jobs)
+        if ent.size == 0:
+            return PimJobs.concat([])
+        pos = np.arange(ent.size) - np.repeat(np.cumsum(n_jobs) - n_jobs, n_jobs)
+        chunk_i = pos % np.repeat(chunks, n_jobs)
+        is_packed = packed[ent]
+        last_len = k[ent] - (chunks[ent] - 1) * re
+        chunk_len = np.where(chunk_i == chunks[ent] - 1, last_len, re)
+        tiles = np.where(is_packed, p_tiles[ent], c_tiles[ent])
+        macc = np.where(is_packed, p_mac[ent], -(-chunk_len // mac))
+        gw = np.where(is_packed, p_gw[ent], self._bursts(chunk_len * wb))
+        rd = np.where(is_packed, p_rd[ent], self._bursts(np.full(ent.size, banks * wb)))
+        macs = int((n * k * rep).sum())
+        return PimJobs(tiles.astype(np.int64), macc.astype(np.int64), gw.astype(np.int64), rd.astype(np.int64),
+                       ch[ent].astype(np.int64), macs)
+
+    def weight_gemv_jobs(self, n_rows: int, k_cols: int) -> PimJobs:
+        """One weight GEMV (N×K) partitioned over all channels by output rows (PIM-GPT's mapping)."""
+        per = -(-n_rows // self.channels)
+        rows = np.array([max(0, min(per, n_rows - c * per)) for c in range(self.channels)], np.int64)
+        keep = rows > 0
+        jobs = self.gemv_jobs(rows[keep], k_cols, np.arange(self.channels)[keep])
+        return PimJobs(jobs.tiles, jobs.mac_cmds, jobs.gwrite_bursts, jobs.readout_bursts, jobs.channel,
+                       n_rows * k_cols)
+
+    # ------------------------------------------------------------------ timing
+    def run(self, jobs: PimJobs) -> PimCost:
+        """Simulate ``jobs`` on the command-level core; cycles of this device's clock."""
+        from archsim.kernels.pim_timing import channel_cycles
+
+        if jobs.tiles.size == 0:
+            return PimCost(0, np.zeros(self.channels, np.int64), dict.fromkeys(COUNT_NAMES, 0), 0, 0.0,
+                           self.peak_macs_per_cycle)
+        if jobs.channel.max() >= self.channels or jobs.channel.min() < 0:
+            raise ValueError(f"PIM job on channel {int(jobs.channel.max())}, device has {self.channels}")
+        finish, counts = channel_cycles(jobs.tiles, jobs.mac_cmds, jobs.gwrite_bursts, jobs.readout_bursts,
+                                        jobs.channel, self.channels, self.banks, self.params.banks_per_activate,
+                                        self.timing, self.params.refresh)
+        cycles = int(finish.max())
+        busiest = int(np.argmax(finish))
+        ca = float(counts[busiest, 6]) / cycles if cycles else 0.0
+        total = counts.sum(axis=0)
+        return PimCost(cycles, finish, {n: int(v) for n, v in zip(COUNT_NAMES, total)}, jobs.macs, ca,
+                       self.peak_macs_per_cycle)
+
+    def gemv_cost(self, n_rows: int, k_cols: int, repeats: int = 1) -> PimCost:
+        """``repeats`` independent N×K GEMVs (e.g. heads × requests), spread round-robin over channels."""
+        ch = np.arange(repeats, dtype=np.int64) % self.channels
+        order = np.argsort(ch, kind="stable")
+        return self.run(self.gemv_jobs(n_rows, k_cols, ch[order]))
+
+    def overlap_cycles(self, pim_cycles: int, normal_bytes: float, ca_fraction: float) -> int:
+        """Cycles for a PIM phase and ``normal_bytes`` of ordinary reads/writes on the same channels.
+
+        Single row buffer (blocked): the two are exclusive, so they add. Dual row buffers: they run at
+        once; normal traffic loses the command-bus slots PIM commands take (PIM has priority), so it
+        moves at ``(1 - ca_fraction)`` of its bandwidth while PIM is busy.
+        """
+        normal = normal_bytes / self.bytes_per_cycle
+        if self.params.row_buffers == "single":
+            return int(math.ceil(pim_cycles + normal))
+        slowed = normal / max(1e-9, 1.0 - ca_fraction)
+        if slowed <= pim_cycles:
+            return int(math.ceil(max(pim_cycles, slowed)))
+        # after the PIM phase ends the rest goes at full speed
+        done_during = pim_cycles * (1.0 - ca_fraction)
+        return int(math.ceil(pim_cycles + (normal - done_during)))
+
+    # ------------------------------------------------------------------ engine interface
+    def supports(self, op: TraceOp) -> bool:
+        """GEMVs (``kind: gemv``, M == 1) only: everything else goes to the host/NPU."""
+        return op.kind == "gemv"
+
+    def op_cost(self, op: TraceOp) -> OpCost:
+        """A trace GEMV (B independent N×K products) on all channels; cycles of the PIM clock."""
+        cost = self.gemv_cost(op.dim("N"), op.dim("K"), op.dim("B", 1))
+        return OpCost(cost.cycles, cost.cycles, 0, op.macs, cost.utilization,
+                      traffic_bytes={f"{self.name}.pim.mac": float(op.input_bytes + op.weight_bytes)})
+
+
+PIM = register(ComponentKind("pim", "engine", PimParams, PimDevice,
+                             "all-bank PIM DRAM (MAC units per bank, single or dual row buffers)"))

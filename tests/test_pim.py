@@ -1,0 +1,76 @@
+"""PIM device model: GEMV timing scales with bank parallelism; blocked vs dual row buffers; configs load."""
+import numpy as np
+import pytest
+
+import archsim.serving  # noqa: F401  (registers kind: pim / gpu / cpu)
+from archsim.config import load_arch
+from archsim.errors import ConfigError
+from archsim.hw.pim import PimDevice, PimParams
+
+
+def device(**kw) -> PimDevice:
+    base = dict(kind="pim", standard="HBM2_NeuPIMs", channels=1, banks_per_channel=32, mac_units_per_bank=16,
+                row_bytes=1024, refresh=False)
+    base.update(kw)
+    return PimDevice("pim", PimParams(**base))
+
+
+def test_gemv_cycles_scale_with_rows_over_banks_times_mac_units():
+    d = device()
+    one = d.run(d.gemv_jobs(32 * 8, 4096, 0)).cycles
+    assert d.run(d.gemv_jobs(32 * 16, 4096, 0)).cycles == pytest.approx(2 * one, rel=0.02)
+    # twice the banks: half the tiles (each tile's grouped activation takes longer under tFAW)
+    wide = device(banks_per_channel=64)
+    two = d.run(d.gemv_jobs(32 * 16, 4096, 0))
+    wide_cost = wide.run(wide.gemv_jobs(32 * 16, 4096, 0))
+    assert wide_cost.counts["precharges"] * 2 == two.counts["precharges"]
+    assert wide_cost.cycles < two.cycles
+    # twice the MAC units: MAC phase of each tile halves, so strictly faster (activation/precharge remain)
+    more_macs = device(mac_units_per_bank=32)
+    assert more_macs.run(more_macs.gemv_jobs(32 * 8, 4096, 0)).cycles < one
+
+
+def test_channels_work_in_parallel():
+    d = device(channels=4)
+    jobs_one = d.gemv_jobs(np.array([256] * 4), 1024, np.array([0, 0, 0, 0]))
+    jobs_spread = d.gemv_jobs(np.array([256] * 4), 1024, np.arange(4))
+    assert d.run(jobs_spread).cycles * 4 == pytest.approx(d.run(jobs_one).cycles, rel=0.02)
+
+
+def test_refresh_adds_time_and_refresh_commands():
+    on, off = device(refresh=True), device(refresh=False)
+    a, b = on.run(on.gemv_jobs(4096, 4096, 0)), off.run(off.gemv_jobs(4096, 4096, 0))
+    assert a.cycles > b.cycles and a.counts["refreshes"] > 0 and b.counts["refreshes"] == 0
+
+
+def test_one_tile_is_in_neupims_estimator_range():
+    # NeuPIMs' own latency estimator: gemv 184 + gwrite 100 cycles per 32-bank x 512-element tile
+    d = device()
+    assert 100 <= d.run(d.gemv_jobs(32, 512, 0)).cycles <= 300
+
+
+@pytest.mark.parametrize("normal_bytes", [0, 1e4, 1e6, 1e8])
+def test_dual_row_buffers_never_slower_than_blocked(normal_bytes):
+    dual, single = device(row_buffers="dual"), device(row_buffers="single")
+    cost = dual.run(dual.gemv_jobs(4096, 4096, 0))
+    assert dual.overlap_cycles(cost.cycles, normal_bytes, cost.ca_fraction) <= \
+        single.overlap_cycles(cost.cycles, normal_bytes, cost.ca_fraction)
+
+
+def test_macs_are_conserved():
+    d = device(channels=4)
+    assert d.weight_gemv_jobs(1000, 3000).macs == 1000 * 3000
+    assert d.run(d.gemv_jobs(np.array([100, 7]), 128, np.array([0, 3]), repeats=3)).macs == 3 * (100 + 7) * 128
+
+
+@pytest.mark.parametrize("name", ["neupims", "npu_pim_naive", "npu_only", "pim_gpt", "gpu_a100_40gb", "gpu_t4",
+                                  "cpu_xeon_gold_6154"])
+def test_shipped_configs_load(arch_dir, name):
+    load_arch(arch_dir / f"{name}.yaml")
+
+
+def test_bad_pim_key_names_file_and_key(arch_dir, tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text(f"extends: {arch_dir / 'neupims.yaml'}\nname: bad\nengines:\n  pim:\n    row_buffers: triple\n")
+    with pytest.raises(ConfigError, match="engines.pim.row_buffers"):
+        load_arch(f)
