@@ -91,6 +91,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def experiments_dir() -> Path:
+    """The repository's ``experiments/`` folder (one script per reproduced paper table)."""
+    return Path(__file__).resolve().parent.parent / "experiments"
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import runpy
+
+    scripts = sorted(p.stem for p in experiments_dir().glob("*.py"))
+    if args.name not in scripts:
+        from archsim.errors import ConfigError
+
+        raise ConfigError("reproduce", "NAME", "unknown experiment", value=args.name, has_value=True,
+                          expected=f"one of {scripts}")
+    module = runpy.run_path(str(experiments_dir() / f"{args.name}.py"), run_name="archsim_reproduce")
+    return int(module["main"](args.args) or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``archsim`` command."""
     parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator")
@@ -124,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="shipped architectures, workloads, mappers and hardware kinds")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_list)
+
+    rep = sub.add_parser("reproduce", help="reproduce a paper's table: runs experiments/NAME.py "
+                                           "(prints paper vs archsim, writes CSV + PNG)")
+    rep.add_argument("name", help="experiment name, e.g. neupims, pim_gpt, cosma")
+    rep.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the experiment (e.g. --quick)")
+    rep.set_defaults(func=cmd_reproduce)
 
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).add_subcommand(sub)

@@ -28,3 +28,14 @@ def test_set_items_are_split_between_arch_and_workload():
     arch, workload = split_overrides(["engines.npu.rows=64", "batch=8", "clock_ghz=2", "context=128"])
     assert arch == ["engines.npu.rows=64", "clock_ghz=2"]
     assert workload == ["batch=8", "context=128"]
+
+
+def test_reproduce_runs_an_experiment_script(tmp_path, capsys):
+    assert main(["reproduce", "pim_gpt", "--quick", "--out", str(tmp_path)]) == 0
+    assert "paper" in capsys.readouterr().out
+    assert (tmp_path / "pim_gpt_headline.csv").exists()
+
+
+def test_reproduce_unknown_name_lists_the_experiments(capsys):
+    assert main(["reproduce", "nope"]) == 2
+    assert "neupims" in capsys.readouterr().err
