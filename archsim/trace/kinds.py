@@ -16,7 +16,11 @@ ZERO_COST_KINDS = frozenset({"reshape", "concat", "split", "transpose", "flatten
 VECTOR_KINDS = frozenset({
     "add", "mul", "relu", "relu6", "leaky_relu", "gelu", "swiglu", "geglu", "silu", "sigmoid", "tanh", "softmax", "layernorm",
     "rmsnorm", "batchnorm", "rope", "maxpool", "avgpool", "upsample", "embedding", "topk",
-    "moe_combine", "allreduce", "hash_encoding", "grid_encoding",
+    "moe_combine", "allreduce",
+    # Neural-graphics input encodings (dims: ``elements`` plus ``points`` and, for the grids,
+    # ``levels``, ``features``, ``corners``, ``lookups``, ``table_entries``, ``max_level_entries``,
+    # ``hashed_levels`` — what an NGPC-style encoding engine needs; see ``archsim.workload.encodings``).
+    "hash_encoding", "grid_encoding", "frequency_encoding", "sh_encoding",
 })
 
 #: Vector kinds that can run as the epilogue of a matrix op (fused when they follow one).

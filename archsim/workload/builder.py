@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from archsim.errors import WorkloadError
 from archsim.trace.checks import conv_output_size
+from archsim.workload.encodings import SH_MAX_DEGREE, grid_levels
 from archsim.workload.graph import Graph, Op, Tensor, dtype_bytes
 
 UNARY_KINDS = ("relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "rope", "allreduce")
@@ -185,6 +186,48 @@ class GraphBuilder:
         """Weighted sum of expert outputs back into token order ([T, H]); ``weighted_rows`` = T·k."""
         return self._op(name, "moe_combine", [*expert_outputs, routing], [shape],
                         {"weighted_rows": weighted_rows})[0]
+
+    # -- neural-graphics input encodings ---------------------------------------------------------
+    def hash_encoding(self, name: str, x: str, levels: int, features_per_level: int, log2_table_size: int,
+                      base_resolution: int, per_level_scale: float) -> str:
+        """Multiresolution hash encoding (Instant-NGP) of points ``x`` [N, d] → [N, L·F].
+
+        The table (one weight, [Σ entries, F]) holds ``min(next8(R_l^d), 2^T)`` entries per level
+        (``archsim.workload.encodings.grid_levels``); each point reads 2^d corners per level."""
+        return self._grid(name, "hash_encoding", x, levels, features_per_level, base_resolution,
+                          per_level_scale, "hash", log2_table_size)
+
+    def grid_encoding(self, name: str, x: str, levels: int, features_per_level: int, base_resolution: int,
+                      per_level_scale: float, tiled: bool = False) -> str:
+        """Multiresolution dense grid (tcnn ``DenseGrid``, or ``TiledGrid`` when ``tiled``) of ``x`` [N, d]
+        → [N, L·F]; every level stores all ``R_l^d`` vertices (tiled: at most ``N_min^d``)."""
+        return self._grid(name, "grid_encoding", x, levels, features_per_level, base_resolution,
+                          per_level_scale, "tiled" if tiled else "dense", 0)
+
+    def _grid(self, name: str, kind: str, x: str, levels: int, features: int, base_resolution: int,
+              scale: float, grid_type: str, log2_table_size: int) -> str:
+        n, d = self.shape(x)
+        table = grid_levels(d, levels, base_resolution, scale, grid_type, log2_table_size)
+        weight = self.weight(f"{name}.table", (sum(lv.entries for lv in table), features))
+        attrs = {"grid_type": grid_type, "input_dims": d, "levels": levels, "features": features,
+                 "base_resolution": base_resolution, "per_level_scale": scale,
+                 "log2_table_size": log2_table_size, "resolutions": tuple(lv.resolution for lv in table),
+                 "level_entries": tuple(lv.entries for lv in table), "hashed": tuple(lv.hashed for lv in table)}
+        return self._op(name, kind, [x, weight], [(n, levels * features)], attrs)[0]
+
+    def frequency_encoding(self, name: str, x: str, n_frequencies: int) -> str:
+        """Positional (sin/cos) encoding of ``x`` [N, d] with ``n_frequencies`` octaves → [N, 2·d·n_frequencies]."""
+        n, d = self.shape(x)
+        return self._op(name, "frequency_encoding", [x], [(n, 2 * d * n_frequencies)],
+                        {"n_frequencies": n_frequencies})[0]
+
+    def sh_encoding(self, name: str, x: str, degree: int) -> str:
+        """Spherical-harmonics encoding of directions ``x`` [N, 3] up to ``degree`` → [N, degree²]."""
+        n, d = self.shape(x)
+        if d != 3 or not 1 <= degree <= SH_MAX_DEGREE:
+            raise WorkloadError(f"{self.name}: {name}: spherical harmonics need [N, 3] directions and "
+                                f"1 <= degree <= {SH_MAX_DEGREE}; got {self.shape(x)}, degree {degree}")
+        return self._op(name, "sh_encoding", [x], [(n, degree * degree)], {"degree": degree})[0]
 
     # -- zero-cost layout ops --------------------------------------------------------------------
     def reshape(self, name: str, x: str, shape: Sequence[int]) -> str:

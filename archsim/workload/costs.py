@@ -8,7 +8,13 @@ survey uses to within a factor that does not matter next to the GEMMs):
   rope: 3 (a 2x2 rotation per element pair); softmax: 5 (max, subtract, exp, sum, divide);
   layernorm: 8; rmsnorm: 5; batchnorm (unfolded): 2; allreduce: 1 (the sum);
 * pooling: ``window`` FLOPs per output element; top-k: 1 per input element;
-  MoE combine: 2 per (token, expert, hidden) product; embedding and upsample: 0.
+  MoE combine: 2 per (token, expert, hidden) product; embedding and upsample: 0;
+* neural-graphics encodings (``archsim.workload.encodings``), per point: ``hash_encoding`` /
+  ``grid_encoding`` per level ``5d + C·(d−1) + 2·C·F`` interpolation FLOPs plus ``2d`` (hashed level) or
+  ``2d−1`` (dense level) integer index ops per corner, C = 2^d corners; ``macs`` stay 0 (the 2·C·F
+  weighted sums are in ``flops``), ``weight_bytes`` = the gathered entries (N·L·C·F elements, no
+  cache reuse), ``params`` = the whole table; ``frequency_encoding`` 6 per output element (scale + sine);
+  ``sh_encoding`` 3 per output element (exact for degree 4: 48 per direction).
 """
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ import math
 from dataclasses import dataclass, field
 
 from archsim.errors import WorkloadError
+from archsim.workload.encodings import (FREQUENCY_FLOPS_PER_OUTPUT, SH_FLOPS_PER_OUTPUT, GridLevel,
+                                        encoding_flops_per_point)
 from archsim.workload.graph import Graph, Op, Tensor
 
 FLOPS_PER_ELEMENT = {
@@ -80,6 +88,12 @@ def op_work(graph: Graph, op: Op) -> OpWork:
     elif kind == "moe_combine":
         cost.dims = {"elements": out_elems}
         cost.flops = 2 * int(op.attrs["weighted_rows"]) * outs[0].shape[-1]
+    elif kind in ("hash_encoding", "grid_encoding"):
+        _grid_cost(cost, op, ins, out_elems)
+    elif kind in ("frequency_encoding", "sh_encoding"):
+        per = FREQUENCY_FLOPS_PER_OUTPUT if kind == "frequency_encoding" else SH_FLOPS_PER_OUTPUT
+        cost.dims = {"elements": out_elems, "points": outs[0].shape[0]}
+        cost.flops = per * out_elems
     elif kind in FLOPS_PER_ELEMENT:
         cost.dims = {"elements": out_elems}
         if kind in REDUCE_KINDS:
@@ -110,3 +124,19 @@ def _conv_cost(cost: OpWork, op: Op, ins: list[Tensor], out: Tensor) -> None:
     cost.macs = n * oh * ow * f * r * s * (c // groups)
     cost.has_bias = len(ins) > 2
     cost.flops = 2 * cost.macs + (out.numel if cost.has_bias else 0)
+
+
+def _grid_cost(cost: OpWork, op: Op, ins: list[Tensor], out_elems: int) -> None:
+    """Hash / dense grid encoding: N points × L levels × 2^d corner lookups + d-linear interpolation."""
+    a = op.attrs
+    points, d = ins[0].shape
+    table = ins[1]
+    levels = [GridLevel(r, e, h) for r, e, h in zip(a["resolutions"], a["level_entries"], a["hashed"])]
+    n_levels, features, corners = len(levels), int(a["features"]), 2 ** d
+    lookups = points * n_levels * corners
+    cost.dims = {"elements": out_elems, "points": points, "levels": n_levels, "features": features,
+                 "corners": corners, "lookups": lookups, "table_entries": table.shape[0],
+                 "max_level_entries": max(lv.entries for lv in levels),
+                 "hashed_levels": sum(lv.hashed for lv in levels)}
+    cost.flops = points * encoding_flops_per_point(d, features, levels)
+    cost.weight_bytes = lookups * features * (table.nbytes // table.numel)

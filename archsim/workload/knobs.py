@@ -23,7 +23,9 @@ class RunKnobs:
     weights and activations (default: the model's own, int8 for CNNs). tp: tensor-parallel degree;
     the trace describes one device. layers: emit only the first N blocks (per-block studies).
     experts_per_token: MoE top-k (default the model's). fuse: run activations as matrix-op
-    epilogues. strict: fail on unsupported ONNX ops instead of skipping them.
+    epilogues. strict: fail on unsupported ONNX ops instead of skipping them. points: encoded sample
+    points per step of a neural-graphics primitive (``instant_ngp``: NeRF rays × samples per ray,
+    SDF/volume queries, image pixels; default 262,144 = 2^18), multiplied by ``batch``.
     """
 
     batch: int = 1
@@ -37,6 +39,7 @@ class RunKnobs:
     experts_per_token: int | None = None
     fuse: bool = True
     strict: bool = True
+    points: int | None = None
 
     @property
     def prompt_len(self) -> int:
@@ -49,7 +52,7 @@ class RunKnobs:
         return self.context if self.context is not None else self.prompt_len
 
 
-_INT_KNOBS = {"batch", "seq_len", "context", "image_size", "tp", "layers", "experts_per_token"}
+_INT_KNOBS = {"batch", "seq_len", "context", "image_size", "tp", "layers", "experts_per_token", "points"}
 _BOOL_KNOBS = {"fuse", "strict"}
 KNOB_NAMES = tuple(f.name for f in fields(RunKnobs))
 

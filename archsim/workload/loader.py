@@ -145,7 +145,7 @@ def _load_table(path: Path, overrides: Sequence[str]) -> Trace:
                             f"nor a SCALE-Sim topology (header 'Layer name, IFMAP Height, …' or 'Layer, M, N, K')")
     knobs = parse_knobs(overrides)
     unsupported = [k for k in ("batch", "phase", "seq_len", "context", "image_size", "tp", "layers",
-                               "experts_per_token") if getattr(knobs, k) != getattr(RunKnobs(), k)]
+                               "experts_per_token", "points") if getattr(knobs, k) != getattr(RunKnobs(), k)]
     if unsupported:
         raise WorkloadError(f"{path}: SCALE-Sim topologies fix their shapes; cannot apply {', '.join(unsupported)}")
     return read_topology_trace(path, kind, knobs.dtype or "int8")

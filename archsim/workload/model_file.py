@@ -8,7 +8,7 @@ from typing import Any, Callable
 import yaml
 
 from archsim.errors import ConfigError
-from archsim.workload import cnn, transformer
+from archsim.workload import cnn, neural_graphics, transformer
 from archsim.workload.config_view import ConfigView
 from archsim.workload.graph import Graph
 from archsim.workload.knobs import RunKnobs
@@ -20,6 +20,7 @@ CNN_BUILDERS: dict[str, Callable[[str, ConfigView, RunKnobs], Graph]] = {
     "mobilenet_v2": cnn.build_mobilenet_v2,
     "vgg": cnn.build_vgg,
     "cnn_layers": cnn.build_layer_list,
+    "instant_ngp": neural_graphics.build_instant_ngp,
 }
 MODEL_TYPES = tuple(CNN_BUILDERS) + DECODER_TYPES + ("bert", "vit")
 
