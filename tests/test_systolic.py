@@ -150,3 +150,21 @@ def test_tiled_runs_conserve_macs_and_compulsory_traffic(df, m, n, k, tile, buf)
     assert s[kt.IFMAP_DRAM_READS] >= m * k and s[kt.FILTER_DRAM_READS] >= k * n
     assert s[kt.OFMAP_DRAM_WRITES] >= m * n
     assert s[kt.TOTAL_CYCLES] >= s[kt.COMPUTE_CYCLES] >= m * n * k / 64
+
+
+def test_double_buffered_pes_hide_the_stationary_load_behind_streaming():
+    # ws, 8x8, 20x12x30: 8 folds with T = M = 20 >= R
+    plain = run("ws", 8, 8, 20, 12, 30)
+    overlapped = kt.gemm_cycles_and_traffic(kt.WS, 8, 8, 20, 12, 30, 1, False, BIG, BIG, BIG, 0.0, 1.0, 0, True)
+    assert plain[kt.COMPUTE_CYCLES] == 8 * (2 * 8 + 8 + 20 - 2)
+    # first fold pays fill, stationary load and drain; each later fold only its T streamed rows
+    assert overlapped[kt.COMPUTE_CYCLES] == (2 * 8 + 8 + 20 - 2) + 7 * 20
+    # when T < R the next tile's R-cycle shift-in is the bottleneck
+    short = kt.gemm_cycles_and_traffic(kt.WS, 8, 8, 3, 12, 30, 1, False, BIG, BIG, BIG, 0.0, 1.0, 0, True)
+    assert short[kt.COMPUTE_CYCLES] == (2 * 8 + 8 + 3 - 2) + 7 * 8
+
+
+def test_scalesim_compatible_mode_ignores_fold_overlap():
+    a = kt.gemm_cycles_and_traffic(kt.OS, 8, 8, 20, 12, 30, 1, True, BIG, BIG, BIG, 0.0, 1.0, 0, True)
+    b = run("os", 8, 8, 20, 12, 30, compat=True)
+    assert a[kt.COMPUTE_CYCLES] == b[kt.COMPUTE_CYCLES]

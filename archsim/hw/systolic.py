@@ -36,6 +36,9 @@ class SystolicParams(StrictModel):
     dram: str = Field(description="name of the off-chip memory behind the SRAMs")
     scalesim_compatible: bool = Field(
         default=False, description="count cycles exactly as SCALE-Sim 3.0.0 does, bugs included")
+    double_buffered_pes: bool = Field(
+        default=False, description="PEs hold a second stationary tile (weights/inputs, or outputs for os), so "
+                                   "the next fold's tile shifts while the current fold streams (TPU v1 does)")
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ class SystolicArray:
         p = self.params
         return kt.gemm_cycles_and_traffic(kt.DATAFLOW_CODES[p.dataflow], p.rows, p.cols, shape.m, shape.n,
                                           shape.k, shape.repeats, p.scalesim_compatible, *self._buffers,
-                                          self._dram_words_per_cycle, shape.ifmap_unique_fraction, t_tile)
+                                          self._dram_words_per_cycle, shape.ifmap_unique_fraction, t_tile,
+                                          p.double_buffered_pes)
 
     def output_tile(self, shape: GemmShape) -> int:
         """Streamed-dimension tile (0 = untiled) that keeps WS/IS partial sums inside the OFMAP buffer.

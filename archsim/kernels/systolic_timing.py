@@ -67,6 +67,14 @@ def fold_compute_cycles(dataflow: int, rows: int, cols: int, t: int, scalesim_co
 
 
 @njit(cache=True)
+def overlapped_fold_cycles(rows: int, t: int) -> int:
+    """Cycles a fold adds behind the previous one when the stationary operand is double-buffered in the
+    PEs: the next R-row stationary tile shifts in (or the R outputs shift out) while the current fold
+    streams its T rows, and the skew fill/drain is paid once for the whole run of folds."""
+    return max(t, rows)
+
+
+@njit(cache=True)
 def _ceil_div(a: int, b: int) -> int:
     return (a + b - 1) // b
 
@@ -266,8 +274,10 @@ def double_buffered_cycles(fold_cycles: np.ndarray, load_words: np.ndarray, drai
 def gemm_cycles_and_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: int, repeats: int,
                             scalesim_compatible: bool, ifmap_buffer_words: int, filter_buffer_words: int,
                             ofmap_buffer_words: int, dram_words_per_cycle: float,
-                            ifmap_unique_fraction: float = 1.0, t_tile: int = 0) -> np.ndarray:
-    """Stats vector of ``repeats`` MxNxK GEMMs (T tiled by ``t_tile``, 0 = untiled): access counts
+                            ifmap_unique_fraction: float = 1.0, t_tile: int = 0,
+                            overlap_folds: bool = False) -> np.ndarray:
+    """Stats vector of ``repeats`` MxNxK GEMMs (T tiled by ``t_tile``, 0 = untiled; with
+    ``overlap_folds`` every fold after the first costs ``overlapped_fold_cycles``): access counts
     (``gemm_fold_traffic``) plus cycles
     (``double_buffered_cycles``) — TOTAL, COMPUTE (sum of fold times) and STALL (the difference)."""
     stats, load_words, drain_words, fold_t = gemm_fold_traffic(
@@ -276,6 +286,8 @@ def gemm_cycles_and_traffic(dataflow: int, rows: int, cols: int, m: int, n: int,
     fold_cycles = np.empty(fold_t.shape[0], np.int64)
     for f in range(fold_t.shape[0]):
         fold_cycles[f] = fold_compute_cycles(dataflow, rows, cols, fold_t[f], scalesim_compatible)
+        if overlap_folds and f > 0 and not scalesim_compatible:
+            fold_cycles[f] = overlapped_fold_cycles(rows, fold_t[f])
     total = np.ceil(double_buffered_cycles(fold_cycles, load_words, drain_words, dram_words_per_cycle))
     stats[COMPUTE_CYCLES] = fold_cycles.sum()
     stats[TOTAL_CYCLES] = total
