@@ -134,6 +134,13 @@ def main(argv=None) -> int:
         for key, paper in PAPER.items():
             w.writerow([key, paper, round(ours[key], 4), round(ours[key] / paper, 4)])
     _plot(rows, ours, out / "neupims_throughput.png")
+    print("\nassumed (not from the paper or its simulator; see docs/pim.md):"
+          "\n  GPU-only = A100 roofline model (0.65 compute / 0.6 memory efficiency, 5 us/op), not a measurement;"
+          "\n  NPU-only attention at the 1,024 GB/s bandwidth roofline (ONNXim's per-head tiling not modelled);"
+          "\n  NPU arrays use OS dataflow as a stand-in for ONNXim's double-buffered WS;"
+          "\n  PIM tile timing from archsim's command-level kernel (136 cyc/tile vs Algorithm 1's 184 + 100 GWRITE)."
+          "\nfrom NeuPIMs@f299af3: NPU/HBM/PIM config, request-length quantiles (trace-generator stats.tsv),"
+          " pow2 MAC commands")
     print(f"\nwrote {out / 'neupims_throughput.csv'}, {out / 'neupims_headline.csv'}, {out / 'neupims_throughput.png'}"
           f"  ({time.perf_counter() - t0:.1f} s)")
     return 0

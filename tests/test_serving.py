@@ -35,9 +35,22 @@ def test_kv_cache_bytes_match_the_workload(shape):
 def test_kv_cache_grows_one_token_per_iteration(systems, shape):
     r = run(systems["neupims"], shape, iterations=3)
     per_token = shape.kv_bytes_per_token_layer * shape.layers
-    growth = np.diff(r.kv_bytes)
-    # every live request adds a token; finished requests are swapped for new prompts (can shrink)
-    assert r.kv_bytes[0] > 0 and (growth == 64 * per_token).any() or r.requests_completed > 0
+    # replay the same seeded request stream step by step: the reported KV bytes after each iteration
+    # are exactly the live contexts' tokens, every surviving request gained exactly one token (up to
+    # max_seq_len) and only finished requests were replaced
+    dist = load_request_dist("sharegpt")
+    st = BatchState(dist, 64, 1, 32, "greedy", np.random.default_rng(0))
+    st.warm_up(200)
+    expected = []
+    for _ in range(3):
+        before, remaining = st.context.copy(), st.remaining.copy()
+        st.step(np.arange(64))
+        live = remaining > 1
+        assert (st.context[live] == np.minimum(before[live] + 1, dist.max_seq_len)).all()
+        assert st.remaining[live].tolist() == (remaining[live] - 1).tolist()
+        expected.append(int(st.context.sum()) * per_token)
+    assert r.kv_bytes == expected
+    assert r.kv_bytes[0] > 64 * per_token
 
 
 def test_sub_batch_interleaving_never_slower_and_faster_when_both_units_busy(systems, shape):

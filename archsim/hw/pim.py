@@ -51,6 +51,8 @@ class PimParams(StrictModel):
     row_buffers: Literal["single", "dual"] = Field(default="dual", description="single = blocked mode "
                                                    "(Newton); dual = NeuPIMs' dual row buffers")
     refresh: bool = Field(default=True, description="model all-bank refresh (tREFI/tRFC)")
+    mac_cmds_pow2: bool = Field(default=False, description="round each job's MAC-command count up to a power "
+                                "of two (NeuPIMs' PIM_HEADER encodes num_comps as 2^k: NeuPIMSAttend.cc)")
     clock_ghz: float | None = Field(default=None, gt=0, description="default: 1 / the standard's tCK")
     capacity_gib: float | None = Field(default=None, gt=0, description="PIM memory capacity, GiB")
 
@@ -179,6 +181,8 @@ class PimDevice:
         gw = np.where(is_packed, p_gw[ent], self._bursts(chunk_len * wb))
         rd = np.where(is_packed, p_rd[ent], self._bursts(np.full(ent.size, banks * wb)))
         macs = int((n * k * rep).sum())
+        if self.params.mac_cmds_pow2:
+            macc = np.left_shift(1, np.ceil(np.log2(np.maximum(macc, 1))).astype(np.int64))
         return PimJobs(tiles.astype(np.int64), macc.astype(np.int64), gw.astype(np.int64), rd.astype(np.int64),
                        ch[ent].astype(np.int64), macs)
 

@@ -1,8 +1,15 @@
 """Request-length distributions (``workloads/requests/*.yaml``) and seeded sampling of request sets.
 
-A distribution file gives input and output lengths in tokens as a clipped log-normal fitted to the
-dataset's median and mean (the datasets themselves are not shipped). Sampling is deterministic for a
-seed (numpy ``default_rng``).
+A distribution file gives input and output lengths in tokens either as
+
+* ``distribution: empirical`` — a table of equal-probability quantiles of the dataset's token counts
+  (inverse-CDF sampling, piecewise constant), with an optional ``rank_correlation`` (Spearman) between
+  input and output applied through a Gaussian copula; or
+* ``distribution: lognormal`` — a clipped log-normal fitted to a median and mean.
+
+The datasets themselves are not shipped. Sampling is deterministic for a seed (numpy ``default_rng``).
+Lengths are not clipped to ``max_seq_len``: as in NeuPIMs' trace generator, a request's KV context is
+capped at ``max_seq_len`` while it keeps generating (``archsim.serving.state``).
 """
 from __future__ import annotations
 
@@ -42,26 +49,61 @@ class LengthDist:
 
 
 @dataclass(frozen=True)
+class EmpiricalDist:
+    """Token counts by inverse CDF over ``quantiles`` (equal-probability bins, sorted ascending)."""
+
+    quantiles: tuple[int, ...]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.quantiles))
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        """Lengths for uniform variates ``u`` in [0, 1)."""
+        q = np.asarray(self.quantiles, np.int64)
+        return q[np.minimum((np.asarray(u) * q.size).astype(np.int64), q.size - 1)]
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.from_uniform(rng.random(n))
+
+
+@dataclass(frozen=True)
 class RequestDist:
     """Input and output length distributions of one dataset (tokens)."""
 
     name: str
-    input_tokens: LengthDist
-    output_tokens: LengthDist
+    input_tokens: LengthDist | EmpiricalDist
+    output_tokens: LengthDist | EmpiricalDist
     max_seq_len: int = 2048
+    rank_correlation: float = 0.0
 
     def sample(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(input lengths, output lengths) of ``n`` requests; input + output ≤ max_seq_len."""
-        inp = self.input_tokens.sample(rng, n)
-        out = self.output_tokens.sample(rng, n)
-        out = np.minimum(out, np.maximum(1, self.max_seq_len - inp))
-        return inp, out
+        """(input lengths, output lengths ≥ 1) of ``n`` requests. Empirical pairs are drawn through a
+        Gaussian copula with the file's Spearman ``rank_correlation``; log-normal ones independently."""
+        if isinstance(self.input_tokens, EmpiricalDist) and isinstance(self.output_tokens, EmpiricalDist):
+            from scipy.stats import norm
+            rho = 2.0 * math.sin(math.pi * self.rank_correlation / 6.0)   # Spearman -> Pearson (normal)
+            z1 = rng.standard_normal(n)
+            z2 = rho * z1 + math.sqrt(max(0.0, 1.0 - rho * rho)) * rng.standard_normal(n)
+            inp = self.input_tokens.from_uniform(norm.cdf(z1))
+            out = self.output_tokens.from_uniform(norm.cdf(z2))
+        else:
+            inp = self.input_tokens.sample(rng, n)
+            out = self.output_tokens.sample(rng, n)
+        return inp, np.maximum(1, out)
 
 
-def _length(file: Path, key: str, data) -> LengthDist:
-    if not isinstance(data, dict) or data.get("distribution") != "lognormal":
-        raise ConfigError(file, f"{key}.distribution", "bad value", value=(data or {}).get("distribution")
-                          if isinstance(data, dict) else data, has_value=True, expected="lognormal")
+def _length(file: Path, key: str, data) -> LengthDist | EmpiricalDist:
+    kind = data.get("distribution") if isinstance(data, dict) else data
+    if kind == "empirical":
+        q = data.get("quantiles")
+        if not isinstance(q, list) or not q or any(not isinstance(x, int) or x < 1 for x in q) or q != sorted(q):
+            raise ConfigError(file, f"{key}.quantiles", "bad value", value=q, has_value=True,
+                              expected="a non-empty ascending list of positive integers")
+        return EmpiricalDist(tuple(q))
+    if kind != "lognormal":
+        raise ConfigError(file, f"{key}.distribution", "bad value", value=kind, has_value=True,
+                          expected="lognormal or empirical")
     try:
         d = LengthDist(float(data["median"]), float(data["mean"]), int(data.get("min", 1)), int(data["max"]))
     except KeyError as exc:
@@ -84,4 +126,4 @@ def load_request_dist(name_or_path: str | Path) -> RequestDist:
     data = yaml.safe_load(path.read_text()) or {}
     return RequestDist(str(data.get("name", path.stem)), _length(path, "input_tokens", data.get("input_tokens")),
                        _length(path, "output_tokens", data.get("output_tokens")),
-                       int(data.get("max_seq_len", 2048)))
+                       int(data.get("max_seq_len", 2048)), float(data.get("rank_correlation", 0.0)))

@@ -54,7 +54,7 @@ class BatchState:
         if slots.size == 0:
             return
         inp, out = self.dist.sample(self.rng, slots.size)
-        self.context[slots] = inp
+        self.context[slots] = np.minimum(inp, self.dist.max_seq_len)
         self.remaining[slots] = out
         self._placed[slots] = False
         for slot in slots:
@@ -77,7 +77,8 @@ class BatchState:
     def step(self, slots: np.ndarray) -> int:
         """One decode step of ``slots``: each gains one KV token; finished requests are replaced.
         Returns the number of requests that finished."""
-        self.context[slots] += 1
+        # NeuPIMs' trace generator: seq_len = min(input + generated, max_seq_len)
+        self.context[slots] = np.minimum(self.context[slots] + 1, self.dist.max_seq_len)
         self.remaining[slots] -= 1
         done = slots[self.remaining[slots] <= 0]
         self.completed += done.size
