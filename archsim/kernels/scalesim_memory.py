@@ -14,11 +14,13 @@ valid words each row carries.
 
 Three buffer models, each reproducing SCALE-Sim's behaviour including its quirks:
 
-* ``_calc_read`` (CALC mode, ``read_buffer_estimate_bw.py``): reads always hit. Newly seen words are
-  grouped into sets of ``floor(words/100)``; a word is "resident" if it was inserted into a set at or
-  after the start of the current 50-set window. When 50 new sets have been filled the window slides
-  and a prefetch is logged. DRAM reads = number of insertions. A dense ``last_set`` array (per word:
-  id of the set it was last inserted into) makes the residency test O(1).
+* ``_calc_read_pass`` (CALC mode, ``read_buffer_estimate_bw.py``): reads always hit. Newly seen
+  words are grouped into sets of ``floor(words/100)``; a word is "resident" if it was inserted into a
+  set at or after the start of the current 50-set window. When 50 new sets have been filled the window
+  slides and a prefetch is logged. DRAM reads = number of insertions. Equivalently the buffer is an
+  epoch cache (a window slide every W = 50*floor(words/100) insertions empties it), so one int32 per
+  word (the epoch of its last insertion) is the whole state. CALC mode never stalls on reads, so the
+  write buffer and each read buffer are run as separate passes (see "CALC mode, fast path").
 * ``_user_read`` (USER mode, ``read_buffer.py``): the operand's *prefetch matrix* (operand in
   consumption order, diagonally unrolled for skewed operands) is cut into sets of
   ``ceil(words/100)`` valid words; the active window is a circular range of sets. On a miss the
@@ -190,76 +192,6 @@ def _fill_row(df, rows, cols, m_dim, n_dim, k_dim, used_r, used_c, fr, fc, q,
         if hi >= lo:
             n_of = hi - lo + 1
     return n_if, n_fl, n_of
-
-
-# ----------------------------------------------------------------------------------------------
-# CALC-mode read buffer (read_buffer_estimate_bw.ReadBufferEstimateBw)
-# ----------------------------------------------------------------------------------------------
-# state vector layout
-_C_ITEMS, _C_ELEMS, _C_CUR_SET, _C_WIN_START, _C_FIRST_REQ, _C_SEEN, _C_SHIFTS, \
-    _C_LAST_START, _C_LAST_END, _C_TRACE_START, _C_INSERTS, _C_ERR = range(12)
-_C_N = 12
-
-
-@njit(cache=True)
-def _calc_init(words):
-    st = np.zeros(_C_N, np.int64)
-    st[_C_ITEMS] = words // 100
-    return st
-
-
-@njit(cache=True)
-def _calc_read(st, last_set, buf, n, cycle):
-    """Track the words of one demand row; reads always hit in CALC mode."""
-    if n == 0:
-        return
-    if st[_C_SEEN] == 0:
-        st[_C_SEEN] = 1
-        st[_C_FIRST_REQ] = cycle
-    items = st[_C_ITEMS]
-    for x in range(n):
-        a = buf[x]
-        if last_set[a] >= st[_C_WIN_START]:
-            continue                       # in a set of the current window, or in the open set
-        last_set[a] = st[_C_CUR_SET]
-        st[_C_INSERTS] += 1
-        st[_C_ELEMS] += 1
-        if st[_C_ELEMS] == items:
-            st[_C_ELEMS] = 0
-            st[_C_CUR_SET] += 1
-            if st[_C_CUR_SET] == st[_C_WIN_START] + _CALC_SETS_PER_HALF:
-                if st[_C_SHIFTS] == 0:
-                    # first fill: placed right before the first request at the default BW
-                    end = st[_C_FIRST_REQ] - 1 - _DRAM_READ_LATENCY
-                    cycles = _ceil_div(_CALC_SETS_PER_HALF * items, _CALC_DEFAULT_BW)
-                    st[_C_TRACE_START] = end - cycles + 1 + _DRAM_READ_LATENCY
-                    st[_C_LAST_START] = end + 1
-                else:
-                    if st[_C_LAST_END] - st[_C_LAST_START] + 1 <= 0:
-                        st[_C_ERR] = ERR_ZERO_PREFETCH_WINDOW
-                    st[_C_LAST_START] = st[_C_LAST_END] + 1
-                st[_C_LAST_END] = cycle
-                st[_C_SHIFTS] += 1
-                st[_C_WIN_START] += _CALC_SETS_PER_HALF
-
-
-@njit(cache=True)
-def _calc_finish(st):
-    """complete_all_prefetches(): returns (dram_start, dram_stop, dram_reads, error)."""
-    items = st[_C_ITEMS]
-    last_set_id = st[_C_CUR_SET] if st[_C_ELEMS] > 0 else st[_C_CUR_SET] - 1
-    err = st[_C_ERR]
-    if st[_C_SHIFTS] == 0:
-        n_sets = last_set_id + 1
-        cycles = _ceil_div(n_sets * items, _CALC_DEFAULT_BW)
-        if cycles <= 0:
-            return NO_CYCLE, NO_CYCLE, 0, ERR_NO_REQUESTS
-        end = -1 - _DRAM_READ_LATENCY
-        start = end - cycles + 1
-        return start + _DRAM_READ_LATENCY, end + _DRAM_READ_LATENCY, st[_C_INSERTS], err
-    if st[_C_LAST_END] - st[_C_LAST_START] + 1 <= 0:
-        err = ERR_ZERO_PREFETCH_WINDOW
-    return st[_C_TRACE_START], st[_C_LAST_END] + _DRAM_READ_LATENCY, st[_C_INSERTS], err
 
 
 # ----------------------------------------------------------------------------------------------
@@ -553,6 +485,366 @@ def _grow_ring(st, ring, need):
 
 
 # ----------------------------------------------------------------------------------------------
+# CALC mode, fast path
+# ----------------------------------------------------------------------------------------------
+# In CALC mode reads always hit, so the two read buffers never stall and never influence each other
+# or the write buffer: the OFMAP write buffer alone decides the stalls (hence the cycle of every demand
+# row), and each read buffer is a function of its own address stream plus those cycles. So the layer
+# is done in three independent passes: the write pass (only rows that carry OFMAP words), then one
+# pass per read operand.
+#
+# The CALC read buffer is an "epoch" cache: with W = 50 * floor(words/100), the window slides after
+# every W insertions, and a word is resident iff it was inserted since the last slide (set id >=
+# window start  <=>  insertion index >= W * floor(inserts / W)). So one int32 per word (the epoch of
+# its last insertion) is the whole state. A fold whose address set was fully walked earlier in the
+# current epoch inserts nothing and cannot slide the window, so it is skipped (e.g. OS filter folds
+# repeat the same filter block for every row fold).
+
+
+@njit(cache=True)
+def _stalls_before(ev_row, ev_cum, n_ev, i):
+    """Stall cycles accumulated by the write buffer before demand row ``i``."""
+    lo = 0
+    hi = n_ev
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ev_row[mid] < i:
+            lo = mid + 1
+        else:
+            hi = mid
+    return ev_cum[lo - 1] if lo > 0 else 0
+
+
+@njit(cache=True)
+def _calc_write_pass(df, rows, cols, t_dim, row_fold, col_fold, per_fold, sr, sc, of_words, of_bw):
+    """OFMAP write buffer over the rows carrying OFMAP words.
+
+    Returns (stall event rows, cumulative stalls after each event, number of events, total stalls,
+    total cycles, sram of start, sram of stop, write-buffer state) where an event is a row that stalled.
+    """
+    wr = _write_init(of_words, of_bw)
+    ring = np.zeros(max(16, 2 * (of_words // of_bw) + 2 * cols + 16), np.int64)
+    ev_row = np.empty(16, np.int64)
+    ev_cum = np.empty(16, np.int64)
+    n_ev = 0
+    stalls = 0
+    of_start = NO_CYCLE
+    of_stop = NO_CYCLE
+    max_of = np.iinfo(np.int64).min
+    n_rows = row_fold * col_fold * per_fold
+    last_i = -1
+    last_out = 0
+    for fc in range(col_fold):
+        used_c = min(cols, sc - fc * cols)
+        for fr in range(row_fold):
+            used_r = min(rows, sr - fr * rows)
+            f = fc * row_fold + fr
+            if df == OS:
+                q0 = max(0, t_dim + rows - 1 - used_r)
+                q1 = min(per_fold - 1, used_c + t_dim + rows - 3)
+            else:
+                q0 = max(0, 2 * rows - 1)
+                q1 = min(per_fold - 1, used_c + 2 * rows + t_dim - 3)
+            for q in range(q0, q1 + 1):
+                if df == OS:
+                    lo = max(0, q - t_dim - rows + 2)
+                    hi = min(used_c - 1, q - t_dim + 1 - rows + used_r)
+                else:
+                    lo = max(0, q - 2 * rows + 2 - t_dim)
+                    hi = min(used_c - 1, q - 2 * rows + 1)
+                if hi < lo:
+                    continue
+                n_of = hi - lo + 1
+                i = f * per_fold + q
+                cycle = i + stalls
+                ring = _grow_ring(wr, ring, n_of + 2)
+                of_out = _write(wr, ring, n_of, cycle)
+                st = of_out - cycle
+                if st > 0:
+                    stalls += st
+                    if n_ev == ev_row.shape[0]:
+                        ev_row = np.concatenate((ev_row, np.empty(n_ev, np.int64)))
+                        ev_cum = np.concatenate((ev_cum, np.empty(n_ev, np.int64)))
+                    ev_row[n_ev] = i
+                    ev_cum[n_ev] = stalls
+                    n_ev += 1
+                if of_start == NO_CYCLE:
+                    of_start = of_out
+                of_stop = of_out
+                if of_out > max_of:
+                    max_of = of_out
+                last_i = i
+                last_out = of_out
+    total = max_of
+    if n_rows > 0:
+        if last_i != n_rows - 1:
+            last_out = n_rows - 1 + stalls      # the last row carries no OFMAP word
+        if last_out > total:
+            total = last_out
+    ring = _grow_ring(wr, ring, 2)
+    _write_finish(wr, ring, last_out)
+    return ev_row, ev_cum, n_ev, stalls, total, of_start, of_stop, wr
+
+
+@njit(cache=True)
+def _calc_read_pass(opnd, df, rows, cols, m_dim, n_dim, k_dim, row_fold, col_fold, per_fold, sr, sc,
+                    base, rlim, clim, koff, kr, kc, words, footprint, ev_row, ev_cum, n_ev):
+    """One CALC-mode read buffer (operand 0=ifmap / 1=filter) over the whole layer.
+
+    Returns (sram start, sram stop, dram start, dram stop, dram reads, error).
+    """
+    items = words // 100
+    win = _CALC_SETS_PER_HALF * items        # insertions per window slide (0: never slides)
+    ep = np.full(footprint, -1, np.int32)     # epoch of each word's last insertion
+    ports = max(rows, cols)
+    buf = np.empty(ports, np.int64)
+    # folds of the same key read the same address set
+    if (opnd == 0 and df != IS) or (opnd == 1 and df == IS):
+        keyed = 1                            # key = row fold
+        key_ep = np.full(row_fold, -1, np.int64)
+    elif opnd == 1 and df == OS:
+        keyed = 2                            # key = column fold
+        key_ep = np.full(col_fold, -1, np.int64)
+    else:
+        keyed = 0
+        key_ep = np.full(1, -1, np.int64)
+    canon = opnd == 0 and df != IS
+    kr_max = 0
+    kc_max = 0
+    for k in range(k_dim):
+        kr_max = max(kr_max, kr[k] + 1)
+        kc_max = max(kc_max, kc[k] + 1)
+    tent = np.empty(win if win > 0 else (footprint if canon else 1), np.int64)
+    cur = 0
+    cnt = 0
+    inserts = 0
+    shifts = 0
+    first_req = NO_CYCLE
+    first_row = -1
+    last_start = 0
+    last_end = 0
+    trace_start = 0
+    err = ERR_NONE
+    for fc in range(col_fold):
+        used_c = min(cols, sc - fc * cols)
+        for fr in range(row_fold):
+            used_r = min(rows, sr - fr * rows)
+            if keyed != 0:
+                key = fr if keyed == 1 else fc
+                if key_ep[key] == cur:
+                    continue                 # every word of this fold is resident: no insertion
+                key_ep[key] = cur
+            f = fc * row_fold + fr
+            if canon and first_row >= 0:
+                # Unless the window slides inside this fold, the order of its reads does not matter:
+                # walk it operand-major (cheap addressing) and fall back to demand order on a slide.
+                c0 = cnt
+                ntent = 0
+                slid = False
+                if df == OS:
+                    m0 = fr * rows
+                    m1 = m0 + used_r
+                    k0 = 0
+                    k1 = k_dim
+                else:
+                    m0 = 0
+                    m1 = m_dim
+                    k0 = fr * rows
+                    k1 = k0 + used_r
+                for m in range(m0, m1):
+                    b = base[m]
+                    if rlim[m] >= kr_max and clim[m] >= kc_max:
+                        for k in range(k0, k1):
+                            a = b + koff[k]
+                            if ep[a] != cur:
+                                ep[a] = cur
+                                tent[ntent] = a
+                                ntent += 1
+                                cnt += 1
+                                if cnt == win:
+                                    slid = True
+                                    break
+                    else:
+                        for k in range(k0, k1):
+                            if kr[k] < rlim[m] and kc[k] < clim[m]:
+                                a = b + koff[k]
+                                if ep[a] != cur:
+                                    ep[a] = cur
+                                    tent[ntent] = a
+                                    ntent += 1
+                                    cnt += 1
+                                    if cnt == win:
+                                        slid = True
+                                        break
+                    if slid:
+                        break
+                if not slid:
+                    inserts += ntent
+                    continue
+                for x in range(ntent):         # undo, then replay the fold in demand order
+                    ep[tent[x]] = -1
+                cnt = c0
+            for q in range(per_fold):
+                n = 0
+                if opnd == 0:
+                    if df == OS:
+                        j0 = max(0, q - k_dim + 1)
+                        j1 = min(used_r - 1, q)
+                        for j in range(j0, j1 + 1):
+                            m = fr * rows + j
+                            k = q - j
+                            if kr[k] < rlim[m] and kc[k] < clim[m]:
+                                buf[n] = base[m] + koff[k]
+                                n += 1
+                    elif df == WS:
+                        j0 = max(0, q - rows - m_dim + 1)
+                        j1 = min(used_r - 1, q - rows)
+                        for j in range(j0, j1 + 1):
+                            m = q - rows - j
+                            k = fr * rows + j
+                            if kr[k] < rlim[m] and kc[k] < clim[m]:
+                                buf[n] = base[m] + koff[k]
+                                n += 1
+                    else:
+                        if q < rows:
+                            p = rows - 1 - q
+                            if p < used_r:
+                                k = fr * rows + p
+                                for j in range(used_c):
+                                    m = fc * cols + j
+                                    if kr[k] < rlim[m] and kc[k] < clim[m]:
+                                        buf[n] = base[m] + koff[k]
+                                        n += 1
+                else:
+                    if df == OS:
+                        j0 = max(0, q - k_dim + 1)
+                        j1 = min(used_c - 1, q)
+                        for j in range(j0, j1 + 1):
+                            buf[n] = (fc * cols + j) * k_dim + (q - j)
+                            n += 1
+                    elif df == WS:
+                        if q < rows:
+                            p = rows - 1 - q
+                            if p < used_r:
+                                k = fr * rows + p
+                                for j in range(used_c):
+                                    buf[n] = (fc * cols + j) * k_dim + k
+                                    n += 1
+                    else:
+                        j0 = max(0, q - rows - n_dim + 1)
+                        j1 = min(used_r - 1, q - rows)
+                        for j in range(j0, j1 + 1):
+                            buf[n] = (q - rows - j) * k_dim + fr * rows + j
+                            n += 1
+                if n == 0:
+                    continue
+                if first_row < 0:
+                    first_row = f * per_fold + q
+                    first_req = first_row + _stalls_before(ev_row, ev_cum, n_ev, first_row)
+                for x in range(n):
+                    a = buf[x]
+                    if ep[a] == cur:
+                        continue
+                    ep[a] = cur
+                    inserts += 1
+                    cnt += 1
+                    if cnt == win:
+                        cnt = 0
+                        cur += 1
+                        i = f * per_fold + q
+                        cycle = i + _stalls_before(ev_row, ev_cum, n_ev, i)
+                        if shifts == 0:
+                            end = first_req - 1 - _DRAM_READ_LATENCY
+                            ncyc = _ceil_div(_CALC_SETS_PER_HALF * items, _CALC_DEFAULT_BW)
+                            trace_start = end - ncyc + 1 + _DRAM_READ_LATENCY
+                            last_start = end + 1
+                        else:
+                            if last_end - last_start + 1 <= 0:
+                                err = ERR_ZERO_PREFETCH_WINDOW
+                            last_start = last_end + 1
+                        last_end = cycle
+                        shifts += 1
+
+    # SRAM stop: the last row reading this operand (folds may have been skipped, so look it up)
+    sram_start = NO_CYCLE
+    sram_stop = NO_CYCLE
+    if first_row >= 0:
+        sram_start = first_req + 1
+        if_buf = np.empty(ports, np.int64)
+        fl_buf = np.empty(ports, np.int64)
+        i = row_fold * col_fold * per_fold - 1
+        while i >= first_row:
+            f = i // per_fold
+            q = i - f * per_fold
+            fc = f // row_fold
+            fr = f - fc * row_fold
+            n_if, n_fl, _ = _fill_row(df, rows, cols, m_dim, n_dim, k_dim,
+                                      min(rows, sr - fr * rows), min(cols, sc - fc * cols),
+                                      fr, fc, q, base, rlim, clim, koff, kr, kc, if_buf, fl_buf)
+            if (n_if if opnd == 0 else n_fl) > 0:
+                sram_stop = i + _stalls_before(ev_row, ev_cum, n_ev, i) + 1
+                break
+            i -= 1
+
+    # complete_all_prefetches()
+    if items > 0:
+        cur_set = inserts // items
+        elems = inserts - cur_set * items
+    else:
+        cur_set = 0
+        elems = inserts
+    last_set_id = cur_set if elems > 0 else cur_set - 1
+    if shifts == 0:
+        n_sets = last_set_id + 1
+        ncyc = _ceil_div(n_sets * items, _CALC_DEFAULT_BW)
+        if ncyc <= 0:
+            return sram_start, sram_stop, NO_CYCLE, NO_CYCLE, 0, ERR_NO_REQUESTS
+        end = -1 - _DRAM_READ_LATENCY
+        start = end - ncyc + 1
+        return (sram_start, sram_stop, start + _DRAM_READ_LATENCY, end + _DRAM_READ_LATENCY,
+                inserts, err)
+    if last_end - last_start + 1 <= 0:
+        err = ERR_ZERO_PREFETCH_WINDOW
+    return sram_start, sram_stop, trace_start, last_end + _DRAM_READ_LATENCY, inserts, err
+
+
+@njit(cache=True)
+def _simulate_calc(df, rows, cols, m_dim, n_dim, k_dim, sr, sc, t_dim, row_fold, col_fold, per_fold,
+                   base, rlim, clim, koff, kr, kc, if_foot, fl_foot, if_words, fl_words, of_words,
+                   of_bw):
+    res = np.zeros(N_RES, np.int64)
+    ev_row, ev_cum, n_ev, stalls, total, of_start, of_stop, wr = _calc_write_pass(
+        df, rows, cols, t_dim, row_fold, col_fold, per_fold, sr, sc, of_words, of_bw)
+    err = ERR_NONE
+    for opnd in range(2):
+        foot = if_foot if opnd == 0 else fl_foot
+        words = if_words if opnd == 0 else fl_words
+        s0, s1, d0, d1, dn, e = _calc_read_pass(opnd, df, rows, cols, m_dim, n_dim, k_dim, row_fold,
+                                                col_fold, per_fold, sr, sc, base, rlim, clim, koff, kr,
+                                                kc, words, foot, ev_row, ev_cum, n_ev)
+        o = 3 * opnd
+        res[RES_SRAM_IF_START + 2 * opnd] = s0
+        res[RES_SRAM_IF_STOP + 2 * opnd] = s1
+        res[RES_DRAM_IF_START + o] = d0
+        res[RES_DRAM_IF_STOP + o] = d1
+        res[RES_DRAM_IF_COUNT + o] = dn
+        if e != 0:
+            err = e
+    res[RES_SRAM_OF_START] = of_start
+    res[RES_SRAM_OF_STOP] = of_stop
+    if wr[_W_DRAINED] == 0:
+        err = ERR_NO_OFMAP
+    res[RES_DRAM_OF_START] = wr[_W_MIN]
+    res[RES_DRAM_OF_STOP] = wr[_W_MAX]
+    res[RES_DRAM_OF_COUNT] = wr[_W_ACCESS]
+    res[RES_TOTAL_CYCLES] = total
+    res[RES_STALL_CYCLES] = stalls
+    res[RES_ROWS] = row_fold * col_fold * per_fold
+    res[RES_ERROR] = err
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
 # Whole layer
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
@@ -585,36 +877,26 @@ def simulate_memory(df, rows, cols, h, w, fh, fw, ch, nf, stride,
         per_fold = 2 * rows + cols + t_dim - 2
     row_fold = _ceil_div(sr, rows)
     col_fold = _ceil_div(sc, cols)
+    if not user_mode:
+        return _simulate_calc(df, rows, cols, m_dim, n_dim, k_dim, sr, sc, t_dim, row_fold, col_fold,
+                              per_fold, base, rlim, clim, koff, kr, kc, if_foot, fl_foot,
+                              if_words, fl_words, of_words, of_bw)
 
     ports = max(rows, cols)
     if_buf = np.empty(ports, np.int64)
     fl_buf = np.empty(ports, np.int64)
 
-    # read buffers
-    dummy_i64 = np.zeros(1, np.int64)
-    dummy_i32 = np.zeros(1, np.int32)
-    if user_mode:
-        if_eps = _ceil_div(if_words, 100)
-        fl_eps = _ceil_div(fl_words, 100)
-        if_ptr, if_sets, if_nsets, if_elems = build_hashed(df, 0, rows, cols, m_dim, n_dim, k_dim,
-                                                           base, rlim, clim, koff, kr, kc,
-                                                           if_foot, if_eps)
-        fl_ptr, fl_sets, fl_nsets, fl_elems = build_hashed(df, 1, rows, cols, m_dim, n_dim, k_dim,
-                                                           base, rlim, clim, koff, kr, kc,
-                                                           fl_foot, fl_eps)
-        if_st = _user_init(if_words, if_bw, if_nsets, if_eps, if_elems)
-        fl_st = _user_init(fl_words, fl_bw, fl_nsets, fl_eps, fl_elems)
-        if_last = dummy_i32
-        fl_last = dummy_i32
-    else:
-        if_ptr = dummy_i64
-        fl_ptr = dummy_i64
-        if_sets = dummy_i32
-        fl_sets = dummy_i32
-        if_st = _calc_init(if_words)
-        fl_st = _calc_init(fl_words)
-        if_last = np.full(if_foot, -1, np.int32)
-        fl_last = np.full(fl_foot, -1, np.int32)
+    # USER-mode read buffers
+    if_eps = _ceil_div(if_words, 100)
+    fl_eps = _ceil_div(fl_words, 100)
+    if_ptr, if_sets, if_nsets, if_elems = build_hashed(df, 0, rows, cols, m_dim, n_dim, k_dim,
+                                                       base, rlim, clim, koff, kr, kc,
+                                                       if_foot, if_eps)
+    fl_ptr, fl_sets, fl_nsets, fl_elems = build_hashed(df, 1, rows, cols, m_dim, n_dim, k_dim,
+                                                       base, rlim, clim, koff, kr, kc,
+                                                       fl_foot, fl_eps)
+    if_st = _user_init(if_words, if_bw, if_nsets, if_eps, if_elems)
+    fl_st = _user_init(fl_words, fl_bw, fl_nsets, fl_eps, fl_elems)
 
     wr = _write_init(of_words, of_bw)
     ring = np.zeros(max(16, 2 * (of_words // of_bw) + 2 * cols + 16), np.int64)
@@ -635,14 +917,8 @@ def simulate_memory(df, rows, cols, h, w, fh, fw, ch, nf, stride,
                 n_if, n_fl, n_of = _fill_row(df, rows, cols, m_dim, n_dim, k_dim, used_r, used_c,
                                              fr, fc, q, base, rlim, clim, koff, kr, kc,
                                              if_buf, fl_buf)
-                if user_mode:
-                    if_out = _user_read(if_st, if_ptr, if_sets, if_buf, n_if, cycle)
-                    fl_out = _user_read(fl_st, fl_ptr, fl_sets, fl_buf, n_fl, cycle)
-                else:
-                    _calc_read(if_st, if_last, if_buf, n_if, cycle)
-                    _calc_read(fl_st, fl_last, fl_buf, n_fl, cycle)
-                    if_out = cycle + 1
-                    fl_out = cycle + 1
+                if_out = _user_read(if_st, if_ptr, if_sets, if_buf, n_if, cycle)
+                fl_out = _user_read(fl_st, fl_ptr, fl_sets, fl_buf, n_fl, cycle)
                 ring = _grow_ring(wr, ring, n_of + 2)
                 of_out = _write(wr, ring, n_of, cycle)
 
@@ -666,29 +942,15 @@ def simulate_memory(df, rows, cols, h, w, fh, fw, ch, nf, stride,
                 i += 1
 
     err = ERR_NONE
-    if user_mode:
-        for ust in (if_st, fl_st):
-            if ust[_U_ERR] != 0:
-                err = ust[_U_ERR]
-        res[RES_DRAM_IF_START] = -if_st[_U_INIT_LINES]
-        res[RES_DRAM_IF_STOP] = if_st[_U_LAST]
-        res[RES_DRAM_IF_COUNT] = (if_st[_U_INIT_LINES] + if_st[_U_PREFETCHES] * if_st[_U_LPP]) * if_bw
-        res[RES_DRAM_FL_START] = -fl_st[_U_INIT_LINES]
-        res[RES_DRAM_FL_STOP] = fl_st[_U_LAST]
-        res[RES_DRAM_FL_COUNT] = (fl_st[_U_INIT_LINES] + fl_st[_U_PREFETCHES] * fl_st[_U_LPP]) * fl_bw
-    else:
-        a0, a1, a2, e = _calc_finish(if_st)
-        res[RES_DRAM_IF_START] = a0
-        res[RES_DRAM_IF_STOP] = a1
-        res[RES_DRAM_IF_COUNT] = a2
-        if e != 0:
-            err = e
-        a0, a1, a2, e = _calc_finish(fl_st)
-        res[RES_DRAM_FL_START] = a0
-        res[RES_DRAM_FL_STOP] = a1
-        res[RES_DRAM_FL_COUNT] = a2
-        if e != 0:
-            err = e
+    for ust in (if_st, fl_st):
+        if ust[_U_ERR] != 0:
+            err = ust[_U_ERR]
+    res[RES_DRAM_IF_START] = -if_st[_U_INIT_LINES]
+    res[RES_DRAM_IF_STOP] = if_st[_U_LAST]
+    res[RES_DRAM_IF_COUNT] = (if_st[_U_INIT_LINES] + if_st[_U_PREFETCHES] * if_st[_U_LPP]) * if_bw
+    res[RES_DRAM_FL_START] = -fl_st[_U_INIT_LINES]
+    res[RES_DRAM_FL_STOP] = fl_st[_U_LAST]
+    res[RES_DRAM_FL_COUNT] = (fl_st[_U_INIT_LINES] + fl_st[_U_PREFETCHES] * fl_st[_U_LPP]) * fl_bw
 
     ring = _grow_ring(wr, ring, 2)
     _write_finish(wr, ring, last_of_out)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from archsim.errors import ConfigError
 from archsim.kernels.scalesim_compute import scalesim_compute_figures
 from archsim.kernels.systolic_timing import DATAFLOW_CODES
@@ -56,9 +54,11 @@ def run_scalesim(cfg_path: str | Path, topology_path: str | Path, layer_kind: st
         raise ConfigError(cfg.source, "sparsity.SparsitySupport", "sparsity is not modelled by archsim's "
                           "SCALE-Sim compatibility mode", value="true", has_value=True, expected="false")
     layers = read_topology(topology_path, layer_kind)
-    reports = [layer_report(layer, cfg)
-               for layer in tqdm(layers, desc=f"scalesim {Path(topology_path).name}", unit="layer",
-                                 disable=not progress, leave=False)]
+    if progress:
+        from tqdm import tqdm
+
+        layers = tqdm(layers, desc=f"scalesim {Path(topology_path).name}", unit="layer", leave=False)
+    reports = [layer_report(layer, cfg) for layer in layers]
     run_dir = Path(out_dir) / cfg.run_name
     write_reports(run_dir, [r.compute_row for r in reports], [r.bandwidth_row for r in reports],
                   [r.detailed_row for r in reports])
