@@ -3,7 +3,9 @@
 Checked: the order runs every op exactly once and after its dependencies; every tensor an op reads is
 resident when it runs; loads only fetch tensors DRAM holds; no two resident tensors overlap; nothing
 lies outside ``[0, capacity)``; every model output reaches DRAM; the plan's tensor table matches the
-trace; and the traffic the plan claims equals the traffic the replay counts.
+trace; and the traffic the plan claims equals the traffic the replay counts. For a tiled trace also: the
+tiles cover the original trace and sum to its ops' MACs and bytes (``tiling.check_tiling``), and a slice is
+loaded only once DRAM holds every tensor it is cut from.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from archsim.errors import MappingError
 from archsim.mapping.memplan import Action, MemoryPlan, Traffic, tensor_table
 from archsim.mapping.schedule import Schedule
 from archsim.mapping.tensors import TensorView, tensor_view
+from archsim.mapping.tiling import check_tiling
 
 
 class ScheduleError(MappingError):
@@ -21,6 +24,10 @@ def check_schedule(schedule: Schedule) -> Traffic | None:
     """Check ``schedule`` (order, engines' op set, memory plan); return the replayed Traffic (bytes), or None
     when the schedule carries no memory plan. Raises ScheduleError on the first violation."""
     trace = schedule.trace
+    try:
+        check_tiling(trace)
+    except MappingError as e:
+        raise ScheduleError(str(e)) from None
     ids = [e.op.id for e in schedule.entries]
     if sorted(ids) != sorted(op.id for op in trace.ops):
         raise ScheduleError(f"schedule of {trace.name!r} does not run every op of the trace exactly once")
@@ -82,10 +89,11 @@ class _Replay:
     def __init__(self, view: TensorView, capacity: int):
         self.view, self.capacity = view, capacity
         self.resident: dict[int, int] = {}
-        self.in_dram = {t.id for t in view.tensors if t.starts_offchip}
+        self.in_dram = {t.id for t in view.tensors if t.starts_offchip and not t.is_slice}
         self.loaded: set[int] = set()
         self.stored: set[int] = set()
-        self.counts = {"compulsory_load": 0, "compulsory_store": 0, "spill_store": 0, "reload": 0}
+        self.counts = {"compulsory_load": 0, "compulsory_store": 0, "spill_store": 0, "reload": 0,
+                       "tile_store": 0, "tile_load": 0}
 
     def apply(self, action: Action, where: str) -> None:
         if not 0 <= action.tensor < len(self.view.tensors):
@@ -94,17 +102,23 @@ class _Replay:
         if action.kind == "load":
             if action.tensor in self.resident:
                 raise ScheduleError(f"{where}: load of {tensor.name!r}, which is already resident")
-            if action.tensor not in self.in_dram:
+            missing = [s for s in tensor.sources if s not in self.in_dram]
+            if missing:
+                raise ScheduleError(f"{where}: load of slice {tensor.name!r} before DRAM holds its source "
+                                    f"{self.view.tensor(missing[0]).name!r}")
+            if action.tensor not in self.in_dram and not tensor.is_slice:
                 raise ScheduleError(f"{where}: load of {tensor.name!r}, which DRAM does not hold")
             self.place(action.tensor, action.address, where)
             first = tensor.starts_offchip and action.tensor not in self.loaded
-            self.counts["compulsory_load" if first else "reload"] += tensor.size
+            kind = ("tile_load" if tensor.is_slice else "compulsory_load") if first else "reload"
+            self.counts[kind] += tensor.size
             self.loaded.add(action.tensor)
         elif action.kind == "store":
             if action.tensor not in self.resident:
                 raise ScheduleError(f"{where}: store of {tensor.name!r}, which is not resident")
             first = tensor.is_output and action.tensor not in self.stored
-            self.counts["compulsory_store" if first else "spill_store"] += tensor.size
+            kind = ("tile_store" if tensor.viewed else "compulsory_store") if first else "spill_store"
+            self.counts[kind] += tensor.size
             self.stored.add(action.tensor)
             self.in_dram.add(action.tensor)
         elif action.kind == "free":

@@ -51,12 +51,14 @@ def cmd_map(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(schedule.to_dict(), indent=1))
-    print(f"{trace.name}: {len(schedule.entries)} ops mapped by {args.mapper}")
+    tiled = f" ({len(schedule.trace.splits)} ops tiled)" if schedule.tiled else ""
+    print(f"{trace.name}: {len(schedule.entries)} ops mapped by {args.mapper}{tiled}")
     if traffic is not None:
         plan = schedule.memory_plan
         info = plan.info
         print(f"scratchpad {plan.capacity} B; off-chip: compulsory {traffic.compulsory} B, non-compulsory "
-              f"{traffic.non_compulsory} B (spill {traffic.spill_store} B, reload {traffic.reload} B)")
+              f"{traffic.non_compulsory} B (spill {traffic.spill_store} B, reload {traffic.reload} B), tiling "
+              f"{traffic.tiling} B")
         print(f"solver: {info.method}, {info.status}, gap {info.gap}, {info.seconds:.2f} s")
     print(f"wrote {out}")
     return 0

@@ -49,7 +49,8 @@ def check_capacity(view: TensorView, capacity: int) -> None:
     if capacity < need:
         worst = max(view.op_ids, key=view.footprint)
         raise MappingError(f"scratchpad of {capacity} B cannot hold op {worst}'s inputs and outputs "
-                           f"({need} B, COSMA's M_R); use a larger scratchpad or tile the op")
+                           f"({need} B, COSMA's M_R); use a larger scratchpad or tile the op "
+                           f"(the planning mappers do: archsim.mapping.tiling.tile_trace)")
 
 
 @dataclass

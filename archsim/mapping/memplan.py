@@ -11,7 +11,9 @@ the plan has one step per op, in schedule order. At step ``t``
 ``final_actions`` run after the last op (storing model outputs still on chip, freeing the rest).
 Addresses and sizes are in bytes from the scratchpad's base; a tensor keeps its address while
 resident. Traffic is split into *compulsory* bytes (first load of each off-chip tensor, first store of
-each model output — any plan pays them) and *non-compulsory* bytes (spills and reloads).
+each model output — any plan pays them) and *non-compulsory* bytes (spills and reloads); a tiled trace
+adds *tiling* bytes (storing an output that tiles read through DRAM, first load of each slice of it —
+``archsim.mapping.tiling``), which every planner pays equally for a given tiling.
 """
 from __future__ import annotations
 
@@ -42,12 +44,14 @@ class StepPlan:
 
 @dataclass(frozen=True)
 class Traffic:
-    """Off-chip bytes of a plan, compulsory and not (all in bytes)."""
+    """Off-chip bytes of a plan: compulsory, non-compulsory and tiling (all in bytes)."""
 
     compulsory_load: int = 0
     compulsory_store: int = 0
     spill_store: int = 0
     reload: int = 0
+    tile_store: int = 0
+    tile_load: int = 0
 
     @property
     def compulsory(self) -> int:
@@ -60,9 +64,24 @@ class Traffic:
         return self.spill_store + self.reload
 
     @property
+    def tiling(self) -> int:
+        """Bytes tiling routes through DRAM: stores of outputs read as slices, first loads of slices."""
+        return self.tile_store + self.tile_load
+
+    @property
+    def load(self) -> int:
+        """All bytes loaded from DRAM."""
+        return self.compulsory_load + self.reload + self.tile_load
+
+    @property
+    def store(self) -> int:
+        """All bytes stored to DRAM."""
+        return self.compulsory_store + self.spill_store + self.tile_store
+
+    @property
     def total(self) -> int:
         """All off-chip bytes."""
-        return self.compulsory + self.non_compulsory
+        return self.compulsory + self.non_compulsory + self.tiling
 
 
 @dataclass(frozen=True)
@@ -108,7 +127,7 @@ class MemoryPlan:
                        "outputs": [[t, a] for t, a in s.outputs]} for s in self.steps],
             "final_actions": [_action_dict(a) for a in self.final_actions],
             "traffic_bytes": {**asdict(self.traffic), "compulsory": self.traffic.compulsory,
-                              "non_compulsory": self.traffic.non_compulsory},
+                              "non_compulsory": self.traffic.non_compulsory, "tiling": self.traffic.tiling},
             "solve": {k: (None if isinstance(v, float) and v != v else v) for k, v in asdict(self.info).items()},
         }
 

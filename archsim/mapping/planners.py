@@ -5,6 +5,9 @@ the first engine that supports it (as ``by_kind`` does); what differs is the op 
 plan. Options (all keyword): ``capacity_bytes`` (default: ``scratchpad_bytes(engines)``),
 ``include_weights`` (plan parameter tensors too; default False, COSMA's activation-only setting),
 ``time_limit_s`` (ILP wall-time budget, seconds) and, for divide-and-conquer, ``segment_ops``.
+
+Ops whose footprint exceeds the scratchpad are first split into tiles (``archsim.mapping.tiling``); the
+Schedule then runs the tiled trace (``Schedule.trace``; ``Schedule.original_trace`` is the input).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from archsim.mapping.greedy import greedy_plan
 from archsim.mapping.memplan import MemoryPlan
 from archsim.mapping.schedule import Schedule, ScheduledOp
 from archsim.mapping.tensors import TensorView, tensor_view
+from archsim.mapping.tiling import tile_trace
 from archsim.trace import Trace
 
 
@@ -46,6 +50,7 @@ def _planner(name: str, plan_fn: Callable[[TensorView, int, dict], MemoryPlan]):
     def mapper(trace: Trace, engines: dict, capacity_bytes: int | None = None, include_weights: bool = False,
                **options) -> Schedule:
         capacity = scratchpad_bytes(engines) if capacity_bytes is None else int(capacity_bytes)
+        trace = tile_trace(trace, capacity, include_weights)
         view = tensor_view(trace, include_weights)
         return schedule_from_plan(trace, engines, plan_fn(view, capacity, options), name)
 

@@ -12,6 +12,13 @@ frontend emits and for hand-written ones:
 * with ``include_weights`` (COSMA's "parameter tensors" setting), an op with ``weight_bytes > 0`` reads
   a **weight** tensor of that size, used by that op only, off-chip at the start.
 
+Tiled traces (``archsim.mapping.tiling``) add one rule: a tile reads its producers' outputs through DRAM.
+Each tile loads one **slice** tensor (its input bytes cut from its producers' outputs, halo included,
+``sources`` = those output tensors); a slice can be loaded once DRAM holds all its sources. An output read
+by any tile is therefore *viewed*: it has no on-chip readers (so every planner stores it, like a model
+output), and an untiled op reading it loads a whole-size slice of it instead. A tiled op's row-split tiles
+share one weight tensor; its column blocks each read their own.
+
 Zero-byte tensors are left out: they never occupy the scratchpad and never move (op order still
 follows ``deps``). Sizes are in bytes; tensor ids are dense integers ``0 .. len(tensors) - 1``.
 """
@@ -23,7 +30,7 @@ from archsim.errors import MappingError
 from archsim.trace import Trace
 
 #: Tensor roles: produced on chip, or off-chip at the start (graph input, parameter).
-ROLES = ("activation", "input", "weight")
+ROLES = ("activation", "input", "weight", "slice")
 
 
 @dataclass(frozen=True)
@@ -37,16 +44,30 @@ class PlanTensor:
     role: str
     producer: int | None
     consumers: tuple[int, ...]
+    sources: tuple[int, ...] = ()
+    viewed: bool = False
 
     @property
     def starts_offchip(self) -> bool:
-        """True for graph inputs and weights: they are in DRAM before the first op runs."""
+        """True for graph inputs, weights and slices: planners load them from DRAM, never store them (a slice
+        is in DRAM once its ``sources`` are; the checker enforces that)."""
         return self.producer is None
 
     @property
+    def is_slice(self) -> bool:
+        """True for a slice of producers' outputs that a tile (or an untiled reader of a viewed tensor) loads."""
+        return self.role == "slice"
+
+    @property
     def is_output(self) -> bool:
-        """True for an activation nobody reads: a model output, which must end up in DRAM."""
+        """True for an activation nobody reads on chip: a model output, or an output read through slices —
+        either must end up in DRAM."""
         return self.producer is not None and not self.consumers
+
+    @property
+    def is_model_output(self) -> bool:
+        """True for a model output (stored once, compulsory); False for a tensor stored for its slices."""
+        return self.is_output and not self.viewed
 
 
 @dataclass(frozen=True)
@@ -82,16 +103,17 @@ class TensorView:
     @property
     def compulsory_load_bytes(self) -> int:
         """Bytes every plan must load: each off-chip tensor that some op reads, once."""
-        return sum(t.size for t in self.tensors if t.starts_offchip and t.consumers)
+        return sum(t.size for t in self.tensors if t.starts_offchip and t.consumers and not t.is_slice)
 
     @property
     def compulsory_store_bytes(self) -> int:
         """Bytes every plan must store: each model output, once."""
-        return sum(t.size for t in self.tensors if t.is_output)
+        return sum(t.size for t in self.tensors if t.is_model_output)
 
 
 def tensor_view(trace: Trace, include_weights: bool = False) -> TensorView:
-    """Derive the TensorView of ``trace`` (rules in the module docstring)."""
+    """Derive the TensorView of ``trace`` (rules in the module docstring; a ``TiledTrace`` adds slices)."""
+    tiles = getattr(trace, "tiles", None) or {}
     ids = [op.id for op in trace.ops]
     if len(set(ids)) != len(ids):
         raise MappingError(f"trace {trace.name!r}: op ids are not unique")
@@ -111,26 +133,54 @@ def tensor_view(trace: Trace, include_weights: bool = False) -> TensorView:
     writes: dict[int, tuple[int, ...]] = {}
     out_of: dict[int, int] = {}
 
-    def add(name: str, size: int, role: str, producer: int | None, consumers: tuple[int, ...]) -> int:
-        tensors.append(PlanTensor(len(tensors), name, int(size), role, producer, consumers))
+    def add(name: str, size: int, role: str, producer: int | None, consumers: tuple[int, ...],
+            sources: tuple[int, ...] = (), viewed: bool = False) -> int:
+        tensors.append(PlanTensor(len(tensors), name, int(size), role, producer, consumers, sources, viewed))
         return len(tensors) - 1
 
+    viewed = {op.id for op in trace.ops if op.output_bytes > 0 and any(u in tiles for u in users[op.id])}
     for op in trace.ops:
         if op.output_bytes > 0:
-            out_of[op.id] = add(f"{op.name}:out", op.output_bytes, "activation", op.id,
-                                tuple(dict.fromkeys(users[op.id])))
+            readers = () if op.id in viewed else tuple(dict.fromkeys(users[op.id]))
+            out_of[op.id] = add(f"{op.name}:out", op.output_bytes, "activation", op.id, readers,
+                                viewed=op.id in viewed)
         writes[op.id] = (out_of[op.id],) if op.id in out_of else ()
+    weight_groups: dict[tuple[int, int], list[int]] = {}
+    for op_id, tile in tiles.items():
+        weight_groups.setdefault((tile.op, tile.weight_group), []).append(op_id)
+    group_tensor: dict[tuple[int, int], int] = {}
     for op in trace.ops:
+        tile = tiles.get(op.id)
         produced = 0
-        for d in dict.fromkeys(op.deps):
-            if d in out_of:
-                reads[op.id].append(out_of[d])
-                produced += tensors[out_of[d]].size
+        if tile is not None:
+            sources = tuple(out_of[d] for d in dict.fromkeys(op.deps) if d in out_of)
+            if tile.slice_bytes > 0:
+                reads[op.id].append(add(f"{op.name}:slice", tile.slice_bytes, "slice", None, (op.id,), sources))
+                produced = tile.slice_bytes
+        else:
+            for d in dict.fromkeys(op.deps):
+                if d not in out_of:
+                    continue
+                source = tensors[out_of[d]]
+                if d in viewed:
+                    reads[op.id].append(add(f"{op.name}:view({source.name})", source.size, "slice", None,
+                                            (op.id,), (source.id,)))
+                else:
+                    reads[op.id].append(out_of[d])
+                produced += source.size
         extra = op.input_bytes - produced
         if extra > 0:
             reads[op.id].append(add(f"{op.name}:in", extra, "input", None, (op.id,)))
         if include_weights and op.weight_bytes > 0:
-            reads[op.id].append(add(f"{op.name}:w", op.weight_bytes, "weight", None, (op.id,)))
+            if tile is None:
+                reads[op.id].append(add(f"{op.name}:w", op.weight_bytes, "weight", None, (op.id,)))
+            else:
+                key = (tile.op, tile.weight_group)
+                if key not in group_tensor:
+                    name = op.name.rsplit("#t", 1)[0]
+                    group_tensor[key] = add(f"{name}:w{tile.weight_group}", op.weight_bytes, "weight", None,
+                                            tuple(weight_groups[key]))
+                reads[op.id].append(group_tensor[key])
     return TensorView(trace.name, tuple(ids), {op.id: tuple(dict.fromkeys(op.deps)) for op in trace.ops},
                       tuple(tensors), {k: tuple(v) for k, v in reads.items()}, writes, include_weights,
                       {k: tuple(v) for k, v in users.items()})
