@@ -81,6 +81,34 @@ def test_greedy_channel_placement_balances_at_least_as_well_at_admission():
     assert load.max() <= st.context.sum() / 32 + st.context.max()
 
 
+def test_fused_mha_head_cycles_follow_neupims_npu_only_branch():
+    from archsim.serving.costs import fused_mha_head_cycles
+    # L = 65: q·K^T GEMV (128+128-1) + 65//8; softmax 2·1 + 3·1; p·V: 8 + ceil(192/128)=2 GEMVs × (255 + 64//8)
+    assert fused_mha_head_cycles(np.array([65]), 64, 128, 128, 128)[0] == (255 + 8) + 5 + (8 + 2 * 263)
+    # L = 300: add tree 3 + 1 iterations, 3 vector iterations, ceil(427/128) = 4 p·V GEMVs
+    assert fused_mha_head_cycles(np.array([300]), 64, 128, 128, 128)[0] == (255 + 37) + (8 + 9) + (8 + 4 * 263)
+
+
+def test_fused_mha_double_buffers_loads_behind_compute():
+    from archsim.serving.costs import fused_mha_cycles, fused_mha_head_cycles
+    ctx = np.full(16, 300)
+    per_req = 14 * int(fused_mha_head_cycles(np.array([300]), 64, 128, 128, 128)[0])
+    cyc, nbytes = fused_mha_cycles(ctx, 14, 64, 2, 128, 128, 128, 1024.0)
+    first_load = 14 * (2 * 300 * 64 + 64) * 2 / 1024.0
+    assert nbytes == 16 * 14 * (2 * 300 * 64 + 64) * 2
+    assert cyc == int(np.ceil(8 + first_load + 16 * per_req))          # compute-bound: only the first load shows
+    slow, _ = fused_mha_cycles(ctx, 14, 64, 2, 128, 128, 128, 1.0)       # bandwidth-bound: loads dominate
+    assert slow >= nbytes / 2                                             # at most two loads in flight
+
+
+def test_npu_only_fused_mha_slower_than_roofline(systems, shape):
+    roof = run(systems["npu_only"], shape)
+    fused = run(systems["npu_only"], shape, npu_attention="fused_mha")
+    assert fused.tokens_per_s < roof.tokens_per_s
+    with pytest.raises(ValueError):
+        run(systems["npu_only"], shape, npu_attention="nope")
+
+
 def test_gpu_baseline_runs(systems, shape):
     assert run(systems["gpu_a100_40gb"], shape).tokens_per_s > 0
 

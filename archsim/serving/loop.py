@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from archsim.serving.costs import pim_attention
+from archsim.serving.costs import fused_mha_cycles, pim_attention
 from archsim.serving.decoder import DecoderShape
 from archsim.serving.requests import RequestDist
 from archsim.serving.state import BatchState
@@ -58,6 +58,10 @@ class ServingOptions:
     warm_up_iterations: int = 0
     seed: int = 0
     dma_chunks: int = 4
+    # How an NPU without PIM runs decode attention: "roofline" = max(MACs / array rows, KV bytes / bandwidth)
+    # for each of q·K^T and p·V; "fused_mha" = NeuPIMs' npu-only FusedMHA execution (per request, per head,
+    # serialised GEMV instructions; see archsim.serving.costs.fused_mha_cycles).
+    npu_attention: str = "roofline"
 
 
 @dataclass
@@ -162,6 +166,8 @@ def serve(system: ServingSystem, shape: DecoderShape, dist: RequestDist, options
     wall0 = time.perf_counter()
     if options.batch % options.sub_batches:
         raise ValueError(f"batch {options.batch} does not split into {options.sub_batches} sub-batches")
+    if options.npu_attention not in ("roofline", "fused_mha"):
+        raise ValueError(f"npu_attention {options.npu_attention!r}: expected 'roofline' or 'fused_mha'")
     layers_dev = max(1, math.ceil(shape.layers / options.pp))
     sim_layers = min(layers_dev, options.sim_layers or layers_dev)
     rng = np.random.default_rng(options.seed)
@@ -317,6 +323,18 @@ class _Simulation:
                 yield from self._hold(self.npu_busy, ns)
                 self.mem_busy.leave(self.env.now)
 
+    def _npu_fused_attention(self, cycles: int, macs: float, kv_bytes: float):
+        """NPU-only attention as NeuPIMs' FusedMHA (softmax included): NPU and memory held for its duration."""
+        ns = max(self.sys.npu_ns(cycles), self._mem_ns(kv_bytes))
+        self.npu_macs += macs
+        with self.npu.request() as req:
+            yield req
+            with self.mem.request() as mreq:
+                yield mreq
+                self.mem_busy.enter(self.env.now)
+                yield from self._hold(self.npu_busy, ns)
+                self.mem_busy.leave(self.env.now)
+
     def _vector(self, ns: float):
         with self.npu.request() as req:
             yield req
@@ -336,6 +354,13 @@ class _Simulation:
             kv_write = m * shape.kv_bytes_per_token_layer
             if sys.kind == "npu" and sys.pim is not None:
                 att = pim_attention(sys.pim, shape, context, self.state.channel[slots])
+            fused = sys.kind == "npu" and sys.pim is None and self.opt.npu_attention == "fused_mha"
+            if fused:
+                p = sys.npu.array.params
+                fused_cycles, _ = fused_mha_cycles(
+                    context, shape.heads, shape.head_dim, shape.word_bytes, p.rows, p.cols,
+                    sys.npu.vector_unit_lanes or sys.npu.vector_lanes,
+                    sys.memory_bytes_per_ns / sys.npu_clock_ghz)
             ln_ns = sys.npu_ns(sys.npu.vector_cycles(m * shape.hidden, 5)) if sys.kind == "npu" else 0.0
             softmax_ns = sys.npu_ns(sys.npu.vector_cycles(tokens * shape.heads, 5)) if sys.kind == "npu" else 0.0
             resid_ns = sys.npu_ns(sys.npu.vector_cycles(m * shape.hidden, 1)) if sys.kind == "npu" else 0.0
@@ -350,6 +375,8 @@ class _Simulation:
                     yield from self._pim_phase(att.logit)
                     yield from self._vector(softmax_ns)
                     yield from self._pim_phase(att.attend)
+                elif fused:
+                    yield from self._npu_fused_attention(fused_cycles, att_macs, kv_read)
                 else:
                     yield from self._npu_attention(att_macs / 2, kv_read / 2)
                     yield from self._vector(softmax_ns)

@@ -76,7 +76,8 @@ class ServingSystem:
             raise ValueError(f"architecture {arch.name!r} has no systolic, gpu or cpu engine to serve with")
         arrays = [build(n) for n in by_kind["systolic"]]
         lanes = sum(arch.engines[n].lanes for n in by_kind.get("vector", []))
-        npu = NpuCosts(arrays[0], len(arrays), max(1, lanes))
+        vus = by_kind.get("vector", [])
+        npu = NpuCosts(arrays[0], len(arrays), max(1, lanes), arch.engines[vus[0]].lanes if vus else max(1, lanes))
         bw = pim.bytes_per_cycle * pim.clock_ghz if pim is not None else main.params.bandwidth_gbps
         cap = (pim.params.capacity_gib if pim is not None and pim.params.capacity_gib else main.params.capacity_gib)
         wbuf = Sram(arch.memories[arch.engines[by_kind["systolic"][0]].filter_sram]).capacity_bytes
