@@ -67,6 +67,14 @@ class EmpiricalDist:
         return self.from_uniform(rng.random(n))
 
 
+_ERF = np.vectorize(math.erf, otypes=[float])
+
+
+def standard_normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Phi(z) of the standard normal, elementwise (via math.erf; n is a request count, not a hot loop)."""
+    return 0.5 * (1.0 + _ERF(np.asarray(z, dtype=float) / math.sqrt(2.0)))
+
+
 @dataclass(frozen=True)
 class RequestDist:
     """Input and output length distributions of one dataset (tokens)."""
@@ -81,12 +89,11 @@ class RequestDist:
         """(input lengths, output lengths ≥ 1) of ``n`` requests. Empirical pairs are drawn through a
         Gaussian copula with the file's Spearman ``rank_correlation``; log-normal ones independently."""
         if isinstance(self.input_tokens, EmpiricalDist) and isinstance(self.output_tokens, EmpiricalDist):
-            from scipy.stats import norm
             rho = 2.0 * math.sin(math.pi * self.rank_correlation / 6.0)   # Spearman -> Pearson (normal)
             z1 = rng.standard_normal(n)
             z2 = rho * z1 + math.sqrt(max(0.0, 1.0 - rho * rho)) * rng.standard_normal(n)
-            inp = self.input_tokens.from_uniform(norm.cdf(z1))
-            out = self.output_tokens.from_uniform(norm.cdf(z2))
+            inp = self.input_tokens.from_uniform(standard_normal_cdf(z1))
+            out = self.output_tokens.from_uniform(standard_normal_cdf(z2))
         else:
             inp = self.input_tokens.sample(rng, n)
             out = self.output_tokens.sample(rng, n)
