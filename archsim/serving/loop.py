@@ -311,21 +311,11 @@ class _Simulation:
                 yield from self._hold(self.pim_busy, ns)
                 self.pim_ca = 0.0
 
-    def _npu_attention(self, macs: float, kv_bytes: float):
-        """NPU-only attention GEMV: stream the KV cache while the arrays compute."""
-        ns = max(self.sys.npu_ns(self.sys.npu.gemv_compute_cycles(macs)), self._mem_ns(kv_bytes))
-        self.npu_macs += macs
-        with self.npu.request() as req:
-            yield req
-            with self.mem.request() as mreq:
-                yield mreq
-                self.mem_busy.enter(self.env.now)
-                yield from self._hold(self.npu_busy, ns)
-                self.mem_busy.leave(self.env.now)
+    def _npu_attention(self, compute_cycles: float, macs: float, kv_bytes: float):
+        """NPU-side attention: NPU and memory are held together for max(compute, KV-cache stream).
 
-    def _npu_fused_attention(self, cycles: int, macs: float, kv_bytes: float):
-        """NPU-only attention as NeuPIMs' FusedMHA (softmax included): NPU and memory held for its duration."""
-        ns = max(self.sys.npu_ns(cycles), self._mem_ns(kv_bytes))
+        ``compute_cycles`` is the roofline GEMV time or NeuPIMs' FusedMHA time (softmax included)."""
+        ns = max(self.sys.npu_ns(compute_cycles), self._mem_ns(kv_bytes))
         self.npu_macs += macs
         with self.npu.request() as req:
             yield req
@@ -376,11 +366,12 @@ class _Simulation:
                     yield from self._vector(softmax_ns)
                     yield from self._pim_phase(att.attend)
                 elif fused:
-                    yield from self._npu_fused_attention(fused_cycles, att_macs, kv_read)
+                    yield from self._npu_attention(fused_cycles, att_macs, kv_read)
                 else:
-                    yield from self._npu_attention(att_macs / 2, kv_read / 2)
+                    gemv_cycles = sys.npu.gemv_compute_cycles(att_macs / 2)
+                    yield from self._npu_attention(gemv_cycles, att_macs / 2, kv_read / 2)
                     yield from self._vector(softmax_ns)
-                    yield from self._npu_attention(att_macs / 2, kv_read / 2)
+                    yield from self._npu_attention(gemv_cycles, att_macs / 2, kv_read / 2)
                 yield from self._gemm(it, layer, 1, m, resid_ns)                    # O-proj + residual
                 yield from self._gemm(it, layer, 2, m, ln_ns + gelu_ns)             # LN + FC1 + GELU
                 yield from self._gemm(it, layer, 3, m, resid_ns)                    # FC2 + residual
