@@ -123,3 +123,20 @@ def test_pim_gpt_experiment_quick(tmp_path, capsys):
     import experiments.pim_gpt as exp
     assert exp.main(["--quick", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "pim_gpt_headline.csv").exists() and "paper" in capsys.readouterr().out
+
+
+def test_partitioner_places_attention_on_pim_only_when_pim_is_cheaper(systems, shape, tmp_path):
+    from archsim.serving.placement import attention_unit
+    assert run(systems["neupims"], shape).attention_unit == "pim"
+    assert run(systems["npu_only"], shape).attention_unit == "npu"
+    assert attention_unit(systems["neupims"], "gpt3_7b", 4, 128, 300) == "pim"
+    # the same NPU beside a PIM with one bank and one multiplier: the partitioner keeps attention on the NPU,
+    # and the loop then streams the KV cache through the arrays like NPU-only
+    from tests.conftest import REPO
+    slow = tmp_path / "slow_pim.yaml"
+    slow.write_text(f"extends: {REPO / 'arch_configs' / 'neupims.yaml'}\nname: slow_pim\n"
+                    "engines:\n  pim: {channels: 1, banks_per_channel: 1, mac_units_per_bank: 1}\n")
+    slow_sys = ServingSystem.from_arch(load_arch(slow))
+    assert attention_unit(slow_sys, "gpt3_7b", 4, 128, 300) == "npu"
+    r = run(slow_sys, shape)
+    assert r.attention_unit == "npu" and r.pim_macs == 0

@@ -12,8 +12,9 @@ iteration after another. The concurrency is simulated, not assumed:
   each GEMM that uses it, holding ``mem``);
 * each **sub-batch** is a process walking the decoder block per layer: LayerNorm + QKV GEMM (NPU) →
   KV-cache write (``mem``) → attention → O-projection, FFN (NPU). Attention is the logit GEMV (PIM) →
-  softmax (NPU vector units) → attend GEMV (PIM) on PIM systems, or two KV-streaming GEMVs on the NPU
-  (holding ``npu`` and ``mem``) on NPU-only systems. A GEMM starts once its weights start arriving and
+  softmax (NPU vector units) → attend GEMV (PIM) where the mappers' partitioner places the attention
+  GEMVs on PIM (``archsim.serving.placement``), else two KV-streaming GEMVs on the NPU (holding ``npu``
+  and ``mem``). A GEMM starts once its weights start arriving and
   ends no earlier than their last byte;
 * PIM modes: **blocked** (single row buffer) — a PIM phase also holds ``mem``, so DMA and KV writes wait
   for it; **dual row buffers** — they run concurrently, the DMA losing the command-bus share PIM commands
@@ -38,6 +39,7 @@ import numpy as np
 import simpy
 
 from archsim.serving.costs import fused_mha_cycles, pim_attention
+from archsim.serving.placement import attention_unit
 from archsim.serving.decoder import DecoderShape
 from archsim.serving.requests import RequestDist
 from archsim.serving.state import BatchState
@@ -89,6 +91,7 @@ class ServingResult:
     mean_context: float
     events: int
     wall_s: float = 0.0
+    attention_unit: str = "npu"     # where the partitioner placed the attention GEMVs ("pim" or "npu")
 
     @property
     def scale(self) -> float:
@@ -131,7 +134,7 @@ class ServingResult:
                 "npu_util": self.npu_utilization, "pim_util": self.pim_utilization,
                 "npu_busy": self.npu_busy_fraction, "pim_busy": self.pim_busy_fraction,
                 "mean_context": self.mean_context, "peak_kv_gib": max(self.kv_bytes, default=0) / 2**30,
-                "events": self.events, "wall_s": self.wall_s}
+                "events": self.events, "wall_s": self.wall_s, "attention_unit": self.attention_unit}
 
 
 @dataclass
@@ -174,8 +177,10 @@ def serve(system: ServingSystem, shape: DecoderShape, dist: RequestDist, options
     channels = system.pim.channels if system.pim is not None else 1
     state = BatchState(dist, options.batch, options.sub_batches, channels, options.channel_policy, rng)
     state.warm_up(options.warm_up_iterations)
+    unit = attention_unit(system, shape.model, shape.tp, options.batch // options.sub_batches,
+                          float(state.context.mean()) + 1.0)
     env = simpy.Environment()
-    sim = _Simulation(env, system, shape, state, options, sim_layers)
+    sim = _Simulation(env, system, shape, state, options, sim_layers, attention_on_pim=unit == "pim")
     sim.start()
     env.run()
     if not sim.finished:
@@ -188,15 +193,16 @@ def serve(system: ServingSystem, shape: DecoderShape, dist: RequestDist, options
         pim_peak_macs_per_ns=system.pim_peak_macs_per_ns, kv_bytes=sim.kv_bytes,
         kv_capacity_bytes=system.memory_capacity_bytes - shape.layer_weight_bytes * layers_dev,
         requests_completed=state.completed, mean_context=float(np.mean(sim.contexts)) if sim.contexts else 0.0,
-        events=sim.events, wall_s=time.perf_counter() - wall0)
+        events=sim.events, wall_s=time.perf_counter() - wall0, attention_unit=unit)
 
 
 class _Simulation:
     """The processes of one serving run (see module docstring)."""
 
     def __init__(self, env, system: ServingSystem, shape: DecoderShape, state: BatchState,
-                 options: ServingOptions, sim_layers: int):
+                 options: ServingOptions, sim_layers: int, attention_on_pim: bool):
         self.env, self.sys, self.shape, self.state, self.opt = env, system, shape, state, options
+        self.attention_on_pim = attention_on_pim
         self.sim_layers = sim_layers
         self.npu = simpy.Resource(env, 1)
         self.pim = simpy.Resource(env, 1)
@@ -342,9 +348,9 @@ class _Simulation:
             att_macs = 2.0 * tokens * shape.heads * shape.head_dim
             kv_read = tokens * shape.kv_bytes_per_token_layer
             kv_write = m * shape.kv_bytes_per_token_layer
-            if sys.kind == "npu" and sys.pim is not None:
+            if self.attention_on_pim:
                 att = pim_attention(sys.pim, shape, context, self.state.channel[slots])
-            fused = sys.kind == "npu" and sys.pim is None and self.opt.npu_attention == "fused_mha"
+            fused = sys.kind == "npu" and not self.attention_on_pim and self.opt.npu_attention == "fused_mha"
             if fused:
                 p = sys.npu.array.params
                 fused_cycles, _ = fused_mha_cycles(
@@ -361,7 +367,7 @@ class _Simulation:
                     continue
                 yield from self._gemm(it, layer, 0, m, ln_ns)                       # LN + QKV
                 yield from self._transfer(kv_write)                                  # append K, V
-                if sys.pim is not None:
+                if self.attention_on_pim:
                     yield from self._pim_phase(att.logit)
                     yield from self._vector(softmax_ns)
                     yield from self._pim_phase(att.attend)

@@ -11,7 +11,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from archsim.config import Arch
 from archsim.hw.registry import lookup
@@ -31,6 +31,8 @@ class ServingSystem:
     memory_bytes_per_ns: float
     memory_capacity_bytes: float
     weight_buffer_bytes: int
+    # every engine model of the architecture (name -> model), for the mappers' partitioner
+    partition_engines: dict = field(default_factory=dict, repr=False)
 
     def npu_ns(self, cycles: float) -> float:
         """NPU cycles → ns."""
@@ -63,22 +65,24 @@ class ServingSystem:
         for name, p in arch.engines.items():
             by_kind.setdefault(p.kind, []).append(name)
         pim = build(by_kind["pim"][0]) if "pim" in by_kind else None
+        engines = {name: (pim if pim is not None and name == by_kind["pim"][0] else build(name))
+                   for name in arch.engines}
         drams = {n: Dram(p) for n, p in arch.memories.items() if p.kind == "dram"}
         std_drams = [d for d in drams.values() if d.params.standard]
         main = std_drams[0] if std_drams else (max(drams.values(), key=lambda d: d.params.bandwidth_gbps)
                                                if drams else None)
         for kind in ("gpu", "cpu"):
             if kind in by_kind:
-                gpu = build(by_kind[kind][0])
+                gpu = engines[by_kind[kind][0]]
                 return cls(arch.name, "gpu", None, gpu.clock_ghz, None, gpu, gpu.params.bandwidth_gbps,
-                           float(main.params.capacity_gib * 2**30) if main else 40 * 2**30, 0)
+                           float(main.params.capacity_gib * 2**30) if main else 40 * 2**30, 0, engines)
         if "systolic" not in by_kind:
             raise ValueError(f"architecture {arch.name!r} has no systolic, gpu or cpu engine to serve with")
-        arrays = [build(n) for n in by_kind["systolic"]]
+        arrays = [engines[n] for n in by_kind["systolic"]]
         lanes = sum(arch.engines[n].lanes for n in by_kind.get("vector", []))
         vus = by_kind.get("vector", [])
         npu = NpuCosts(arrays[0], len(arrays), max(1, lanes), arch.engines[vus[0]].lanes if vus else max(1, lanes))
         bw = pim.bytes_per_cycle * pim.clock_ghz if pim is not None else main.params.bandwidth_gbps
         cap = (pim.params.capacity_gib if pim is not None and pim.params.capacity_gib else main.params.capacity_gib)
         wbuf = Sram(arch.memories[arch.engines[by_kind["systolic"][0]].filter_sram]).capacity_bytes
-        return cls(arch.name, "npu", npu, arrays[0].clock_ghz, pim, None, bw, float(cap) * 2**30, wbuf)
+        return cls(arch.name, "npu", npu, arrays[0].clock_ghz, pim, None, bw, float(cap) * 2**30, wbuf, engines)
