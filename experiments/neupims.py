@@ -144,7 +144,7 @@ def main(argv=None) -> int:
           + ("\n  NPU-only attention at the 1,024 GB/s bandwidth roofline (--npu-attention roofline);"
              if args.npu_attention in ("roofline", "preset") else
              "\n  NPU-only attention = NeuPIMs npu-only branch FusedMHA (per request/head, serialised GEMVs);") +
-          "\n  NPU arrays use OS dataflow as a stand-in for ONNXim's double-buffered WS;"
+          "\n  NPU arrays: WS with double-buffered weights (double_buffered_pes), as ONNXim's WS core;"
           "\n  PIM tile timing from archsim's command-level kernel (136 cyc/tile vs Algorithm 1's 184 + 100 GWRITE)."
           "\nfrom NeuPIMs@f299af3: NPU/HBM/PIM config, request-length quantiles (trace-generator stats.tsv),"
           " pow2 MAC commands")
