@@ -8,9 +8,13 @@ NPU GEMMs, PIM attention, weight DMA and KV writes contend for the NPU, PIM and 
 interleaves two sub-batches at batch >= 256. Throughput = batch tokens per iteration time (one pipeline
 stage, kept full). archsim values are always computed; the paper's are its stated averages.
 
-Prints per-config throughput, the average ratios beside the paper's (3x GPU-only, 2.4x NPU-only,
-1.6x NPU+PIM, 1.5x NPU+PIM over NPU-only), Table 4's utilisations (30B, batch 256, ShareGPT) and the
-dual-row-buffer ablation (7B, ShareGPT); writes experiments/figures/neupims_throughput.csv / .png.
+The NPU-only and NPU+PIM baselines are built two ways (``archsim.serving.presets.BASELINE_PROFILES``):
+``efficient`` (what the hardware could do: KV streaming at the HBM roofline, Newton commands limited by the
+channels' command buses) and ``neupims_sim`` (what NeuPIMs' released simulator does: FusedMHA attention,
+one PIM instruction per NPU cycle). Prints per-config throughput, the average ratios of both beside the
+paper's (3x GPU-only, 2.4x NPU-only, 1.6x NPU+PIM, 1.5x NPU+PIM over NPU-only), Table 4's utilisations
+(30B, batch 256, ShareGPT), the dual-row-buffer ablation (7B, ShareGPT) and, where the fixture exists, one
+layer beside NeuPIMs' simulator run on the same requests; writes experiments/figures/neupims_*.csv / .png.
 
     PYTHONPATH=. python experiments/neupims.py [--quick]
 """
@@ -27,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from archsim.config import load_arch  # noqa: E402
 from archsim.serving import DecoderShape, ServingOptions, ServingSystem, load_request_dist, serve  # noqa: E402
-from archsim.serving.presets import NEUPIMS_SYSTEMS  # noqa: E402
+from archsim.serving.presets import BASELINE_PROFILES, NEUPIMS_SYSTEMS  # noqa: E402
 
 MODELS = [("GPT3-7B", "gpt3_7b", 4, 1), ("GPT3-13B", "gpt3_13b", 4, 1), ("GPT3-30B", "gpt3_30b", 4, 2),
           ("GPT3-175B", "gpt3_175b", 8, 4)]
@@ -39,23 +43,42 @@ PAPER_UTIL = {("NPU+PIM", "npu"): 0.28, ("NPU+PIM", "pim"): 0.17, ("NeuPIMs", "n
               ("NeuPIMs", "pim"): 0.264}
 PAPER_DRB_GAIN = 0.697
 FIG = ROOT / "experiments" / "figures"
+PEER = ROOT / "tests" / "fixtures" / "neupims_peer"
 
 
 def run_one(system_name: str, model: str, tp: int, pp: int, dataset: str, batch: int, args,
-            cache: dict, sub_batches: int | None = None, policy: str | None = None, arch: str | None = None):
-    """ServingResult of one (system, model, dataset, batch)."""
+            cache: dict, sub_batches: int | None = None, policy: str | None = None, profile: str = "efficient"):
+    """ServingResult of one (system, model, dataset, batch) with the baselines built as ``profile``."""
     preset = NEUPIMS_SYSTEMS[system_name]
-    arch_path = ROOT / "arch_configs" / f"{arch or preset.arch}.yaml"
-    if arch_path not in cache:
-        cache[arch_path] = ServingSystem.from_arch(load_arch(arch_path))
+    prof = BASELINE_PROFILES[profile]
+    overrides = prof.overrides(system_name)
+    key = (preset.arch, overrides)
+    if key not in cache:
+        cache[key] = ServingSystem.from_arch(load_arch(preset.arch_path, overrides))
     if (model, tp) not in cache:
         cache[(model, tp)] = DecoderShape.from_workload(model, tp)
     opts = ServingOptions(batch=batch, sub_batches=sub_batches or preset.sub_batches(batch),
                           channel_policy=policy or preset.channel_policy, iterations=args.iterations,
                           sim_layers=args.sim_layers, tp=tp, pp=pp, warm_up_iterations=args.warm_up, seed=args.seed,
-                          npu_attention=(preset.npu_attention if getattr(args, "npu_attention", "preset") == "preset"
-                                         else args.npu_attention))
-    return serve(cache[arch_path], cache[(model, tp)], load_request_dist(dataset), opts)
+                          npu_attention=prof.npu_attention)
+    return serve(cache[key], cache[(model, tp)], load_request_dist(dataset), opts)
+
+
+PROFILES = tuple(BASELINE_PROFILES)
+PROFILE_SYSTEMS = ("NPU-only", "NPU+PIM", "NeuPIMs")     # the systems a baseline profile changes
+
+
+def col(system: str, profile: str) -> str:
+    """Result column of ``system`` under ``profile`` (GPU-only and NeuPIMs do not depend on it)."""
+    return f"{system} [{profile}]" if system in PROFILE_SYSTEMS else system
+
+
+def ratios(rows, profile: str) -> dict[str, float]:
+    """The paper's four headline ratios, arithmetic mean over ``rows``."""
+    def avg(num, den):
+        return sum(r[col(num, profile)] / r[col(den, profile)] for r in rows) / len(rows)
+    return {"NeuPIMs / GPU-only": avg("NeuPIMs", "GPU-only"), "NeuPIMs / NPU-only": avg("NeuPIMs", "NPU-only"),
+            "NeuPIMs / NPU+PIM": avg("NeuPIMs", "NPU+PIM"), "NPU+PIM / NPU-only": avg("NPU+PIM", "NPU-only")}
 
 
 def main(argv=None) -> int:
@@ -65,9 +88,6 @@ def main(argv=None) -> int:
     ap.add_argument("--sim-layers", type=int, default=2, help="layers simulated per iteration (scaled to all)")
     ap.add_argument("--warm-up", type=int, default=1200, help="untimed iterations to reach steady state")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--npu-attention", choices=("preset", "roofline", "fused_mha"), default="preset",
-                    help="NPU-only attention model (preset: the system preset's; fused_mha: NeuPIMs' npu-only "
-                         "branch FusedMHA execution, docs/pim.md)")
     ap.add_argument("--out", default=str(FIG))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -80,53 +100,62 @@ def main(argv=None) -> int:
             for batch in batches:
                 row = {"model": label, "dataset": dataset, "batch": batch}
                 for name in NEUPIMS_SYSTEMS:
-                    r = run_one(name, model, tp, pp, dataset, batch, args, cache)
-                    row[name] = r.tokens_per_s
-                    row[f"{name} npu_util"] = r.npu_utilization
-                    row[f"{name} pim_util"] = r.pim_utilization
-                    row["mean_context"] = r.mean_context
+                    for profile in (PROFILES if name in PROFILE_SYSTEMS else PROFILES[:1]):
+                        r = run_one(name, model, tp, pp, dataset, batch, args, cache, profile=profile)
+                        c = col(name, profile)
+                        row[c] = r.tokens_per_s
+                        row[f"{c} npu_util"] = r.npu_utilization
+                        row[f"{c} pim_util"] = r.pim_utilization
+                        row["mean_context"] = r.mean_context
                 rows.append(row)
-    print(f"{'model':10s} {'dataset':8s} {'batch':>5s} {'ctx':>5s} " + " ".join(f"{n:>10s}" for n in NEUPIMS_SYSTEMS)
-          + "   (tokens/s per device group; NeuPIMs/NPU+PIM)")
+    cols = [col(n, p) for n in NEUPIMS_SYSTEMS for p in (PROFILES if n in PROFILE_SYSTEMS else PROFILES[:1])]
+    short = {c: c.replace(" [efficient]", " eff").replace(" [neupims_sim]", " sim") for c in cols}
+    print(f"{'model':10s} {'dataset':8s} {'batch':>5s} {'ctx':>5s} " + " ".join(f"{short[c]:>12s}" for c in cols)
+          + "   (tokens/s per device group)")
     for row in rows:
         print(f"{row['model']:10s} {row['dataset']:8s} {row['batch']:5d} {row['mean_context']:5.0f} "
-              + " ".join(f"{row[n]:10.0f}" for n in NEUPIMS_SYSTEMS) + f"   {row['NeuPIMs'] / row['NPU+PIM']:.2f}x")
+              + " ".join(f"{row[c]:12.0f}" for c in cols))
 
-    def avg(num, den):
-        return sum(r[num] / r[den] for r in rows) / len(rows)
-
-    ours = {"NeuPIMs / GPU-only": avg("NeuPIMs", "GPU-only"), "NeuPIMs / NPU-only": avg("NeuPIMs", "NPU-only"),
-            "NeuPIMs / NPU+PIM": avg("NeuPIMs", "NPU+PIM"), "NPU+PIM / NPU-only": avg("NPU+PIM", "NPU-only")}
-    print("\nheadline (arithmetic mean over all configs)     paper   archsim   archsim/paper")
+    ours = {p: ratios(rows, p) for p in PROFILES}
+    print("\nheadline (arithmetic mean over all configs)   paper   " + "   ".join(f"{p:>11s}" for p in PROFILES))
     for key, paper in PAPER.items():
-        print(f"  {key:42s} {paper:5.2f}x  {ours[key]:6.2f}x   {ours[key] / paper:6.2f}")
-    rng = [r["NeuPIMs"] / r["NPU+PIM"] for r in rows]
-    print(f"  NeuPIMs / NPU+PIM range: paper 1.13x-3x, archsim {min(rng):.2f}x-{max(rng):.2f}x")
-    for ds in DATASETS:
-        sel = [r for r in rows if r["dataset"] == ds]
-        print(f"  {ds:9s} mean NeuPIMs/NPU+PIM {sum(r['NeuPIMs'] / r['NPU+PIM'] for r in sel) / len(sel):.2f}x "
-              f"(paper: larger on ShareGPT)")
-    for b in batches:
-        sel = [r for r in rows if r["batch"] == b]
-        print(f"  batch {b:3d}  mean NeuPIMs/NPU-only {sum(r['NeuPIMs'] / r['NPU-only'] for r in sel) / len(sel):.2f}x"
-              f"  NeuPIMs/NPU+PIM {sum(r['NeuPIMs'] / r['NPU+PIM'] for r in sel) / len(sel):.2f}x (paper: grows with batch)")
+        print(f"  {key:42s} {paper:5.2f}x  " + "   ".join(
+            f"{ours[p][key]:6.2f}x ({ours[p][key] / paper:4.2f})" for p in PROFILES))
+    for p, prof in BASELINE_PROFILES.items():
+        print(f"  {p}: {prof.description}")
+    for p in PROFILES:
+        rng = [r[col("NeuPIMs", p)] / r[col("NPU+PIM", p)] for r in rows]
+        print(f"  [{p}] NeuPIMs / NPU+PIM range: paper 1.13x-3x, archsim {min(rng):.2f}x-{max(rng):.2f}x")
+        for ds in DATASETS:
+            sel = [r for r in rows if r["dataset"] == ds]
+            print(f"  [{p}] {ds:9s} mean NeuPIMs/NPU+PIM {sum(r[col('NeuPIMs', p)] / r[col('NPU+PIM', p)] for r in sel) / len(sel):.2f}x"
+                  f", NeuPIMs/NPU-only {sum(r[col('NeuPIMs', p)] / r[col('NPU-only', p)] for r in sel) / len(sel):.2f}x"
+                  " (paper: larger on ShareGPT)")
+        for b in batches:
+            sel = [r for r in rows if r["batch"] == b]
+            print(f"  [{p}] batch {b:3d}  mean NeuPIMs/NPU-only "
+                  f"{sum(r[col('NeuPIMs', p)] / r[col('NPU-only', p)] for r in sel) / len(sel):.2f}x  NeuPIMs/NPU+PIM "
+                  f"{sum(r[col('NeuPIMs', p)] / r[col('NPU+PIM', p)] for r in sel) / len(sel):.2f}x (paper: grows with batch)")
 
     # Table 4: utilisation, GPT3-30B, batch 256, ShareGPT
-    print("\nTable 4 (GPT3-30B, batch 256, ShareGPT)   paper   archsim")
+    print("\nTable 4 (GPT3-30B, batch 256, ShareGPT)   paper   " + "   ".join(f"{p:>11s}" for p in PROFILES))
     for name in ("NPU+PIM", "NeuPIMs"):
-        r = run_one(name, "gpt3_30b", 4, 2, "sharegpt", 256, args, cache)
-        for unit, value in (("npu", r.npu_utilization), ("pim", r.pim_utilization)):
-            print(f"  {name:8s} {unit.upper()} utilisation          {PAPER_UTIL[(name, unit)]:5.1%}  {value:6.1%}")
+        res = {p: run_one(name, "gpt3_30b", 4, 2, "sharegpt", 256, args, cache, profile=p) for p in PROFILES}
+        for unit in ("npu", "pim"):
+            vals = "   ".join(f"{getattr(res[p], unit + '_utilization'):11.1%}" for p in PROFILES)
+            print(f"  {name:8s} {unit.upper()} utilisation          {PAPER_UTIL[(name, unit)]:5.1%}  {vals}")
     # Ablation: dual row buffers alone (no interleaving), 7B ShareGPT
-    gains = []
-    for b in batches:
-        base = run_one("NPU+PIM", "gpt3_7b", 4, 1, "sharegpt", b, args, cache)
-        drb = run_one("NeuPIMs", "gpt3_7b", 4, 1, "sharegpt", b, args, cache, sub_batches=1, policy="round_robin")
-        sbi = run_one("NeuPIMs", "gpt3_7b", 4, 1, "sharegpt", b, args, cache, sub_batches=2, policy="round_robin")
-        gains.append((b, drb.tokens_per_s / base.tokens_per_s - 1, sbi.tokens_per_s / base.tokens_per_s - 1))
     print("\nablation (GPT3-7B, ShareGPT): gain over NPU+PIM   paper DRB +69.7% avg")
-    for b, g_drb, g_sbi in gains:
-        print(f"  batch {b:3d}: DRB alone {g_drb:+6.1%}   DRB + sub-batch interleaving {g_sbi:+6.1%}")
+    for p in PROFILES:
+        for b in batches:
+            base = run_one("NPU+PIM", "gpt3_7b", 4, 1, "sharegpt", b, args, cache, profile=p)
+            drb = run_one("NeuPIMs", "gpt3_7b", 4, 1, "sharegpt", b, args, cache, sub_batches=1, policy="round_robin",
+                          profile=p)
+            sbi = run_one("NeuPIMs", "gpt3_7b", 4, 1, "sharegpt", b, args, cache, sub_batches=2, policy="round_robin",
+                          profile=p)
+            print(f"  [{p}] batch {b:3d}: DRB alone {drb.tokens_per_s / base.tokens_per_s - 1:+6.1%}   "
+                  f"DRB + sub-batch interleaving {sbi.tokens_per_s / base.tokens_per_s - 1:+6.1%}")
+    peer_lines = peer_comparison(cache)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "neupims_throughput.csv", "w", newline="") as f:
@@ -135,22 +164,49 @@ def main(argv=None) -> int:
         w.writerows(rows)
     with open(out / "neupims_headline.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["ratio", "paper", "archsim", "archsim_over_paper"])
+        w.writerow(["ratio", "paper"] + [f"archsim_{p}" for p in PROFILES])
         for key, paper in PAPER.items():
-            w.writerow([key, paper, round(ours[key], 4), round(ours[key] / paper, 4)])
+            w.writerow([key, paper] + [round(ours[p][key], 4) for p in PROFILES])
     _plot(rows, ours, out / "neupims_throughput.png")
     print("\nassumed (not from the paper or its simulator; see docs/pim.md):"
           "\n  GPU-only = A100 roofline model (0.65 compute / 0.6 memory efficiency, 5 us/op), not a measurement;"
-          + ("\n  NPU-only attention at the 1,024 GB/s bandwidth roofline (--npu-attention roofline);"
-             if args.npu_attention in ("roofline", "preset") else
-             "\n  NPU-only attention = NeuPIMs npu-only branch FusedMHA (per request/head, serialised GEMVs);") +
-          "\n  NPU arrays: WS with double-buffered weights (double_buffered_pes), as ONNXim's WS core;"
-          "\n  PIM tile timing from archsim's command-level kernel (136 cyc/tile vs Algorithm 1's 184 + 100 GWRITE)."
-          "\nfrom NeuPIMs@f299af3: NPU/HBM/PIM config, request-length quantiles (trace-generator stats.tsv),"
-          " pow2 MAC commands")
+          "\n  PIM attention from archsim's command-level kernel (NeuPIMs' own PIM is ~1.9x slower per phase, see peer)."
+          "\nfrom NeuPIMs@f299af3: NPU/HBM/PIM config, WS arrays with double-buffered weights, request-length "
+          "quantiles (trace-generator stats.tsv), pow2 MAC commands, PIM instruction issue (one per NPU cycle)")
     print(f"\nwrote {out / 'neupims_throughput.csv'}, {out / 'neupims_headline.csv'}, {out / 'neupims_throughput.png'}"
           f"  ({time.perf_counter() - t0:.1f} s)")
     return 0
+
+
+def peer_comparison(cache: dict) -> list[str]:
+    """Replay the request snapshots NeuPIMs' simulator was run on (tests/fixtures/neupims_peer) in archsim and
+    print one decoder layer's time beside the simulator's."""
+    golden = PEER / "golden.yaml"
+    if not golden.exists():
+        return []
+    import numpy as np
+    import yaml
+    runs = yaml.safe_load(golden.read_text())["runs"]
+    print("\nNeuPIMs' simulator (casys-kaist/NeuPIMs, run here) vs archsim on the same requests, GPT3-7B TP4, one layer")
+    print(f"  {'run':28s} {'peer cycles':>12s} {'archsim ns':>11s} {'archsim/peer':>12s}")
+    lines = []
+    for name, run in runs.items():
+        snap = np.loadtxt(PEER / run["requests"], delimiter=",", skiprows=1, dtype=np.int64)
+        overrides = BASELINE_PROFILES["neupims_sim"].overrides(run["system"])
+        key = (NEUPIMS_SYSTEMS[run["system"]].arch, overrides)
+        if key not in cache:
+            cache[key] = ServingSystem.from_arch(load_arch(NEUPIMS_SYSTEMS[run["system"]].arch_path, overrides))
+        if ("gpt3_7b", 4) not in cache:
+            cache[("gpt3_7b", 4)] = DecoderShape.from_workload("gpt3_7b", 4)
+        opts = ServingOptions(batch=len(snap), sub_batches=run.get("sub_batches", 1), iterations=1, sim_layers=1,
+                              tp=4, npu_attention="fused_mha")
+        r = serve(cache[key], cache[("gpt3_7b", 4)], load_request_dist("sharegpt"), opts,
+                  snapshot=(snap[:, 0], snap[:, 1]))
+        peer = run["layer_cycles"]
+        line = f"  {name:28s} {peer:12,d} {r.time_ns:11,.0f} {r.time_ns / peer:12.2f}"
+        print(line)
+        lines.append(line)
+    return lines
 
 
 def _plot(rows, ours, path: Path) -> None:
@@ -159,18 +215,23 @@ def _plot(rows, ours, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [3, 1]})
-    names = list(NEUPIMS_SYSTEMS)
+    base = col("NPU-only", PROFILES[0])
+    cols = [c for c in (col(n, PROFILES[0]) for n in NEUPIMS_SYSTEMS)]
     x = range(len(rows))
-    width = 0.2
-    for i, n in enumerate(names):
-        a.bar([k + (i - 1.5) * width for k in x], [r[n] / r["NPU-only"] for r in rows], width, label=n)
+    width = 0.8 / len(cols)
+    for i, c in enumerate(cols):
+        a.bar([k + (i - (len(cols) - 1) / 2) * width for k in x], [r[c] / r[base] for r in rows], width, label=c)
     a.set_xticks(list(x))
     a.set_xticklabels([f"{r['model'][5:]} {r['dataset'][:2]} {r['batch']}" for r in rows], rotation=90, fontsize=6)
-    a.set_ylabel("throughput / NPU-only")
+    a.set_ylabel(f"throughput / {base}")
     a.legend(fontsize=7)
     keys = list(PAPER)
-    b.bar([k - 0.2 for k in range(len(keys))], [PAPER[k] for k in keys], 0.4, label="paper")
-    b.bar([k + 0.2 for k in range(len(keys))], [ours[k] for k in keys], 0.4, label="archsim")
+    bw = 0.8 / (1 + len(PROFILES))
+    b.bar([k - 0.4 + bw / 2 for k in range(len(keys))], [PAPER[k] for k in keys], bw, label="paper")
+    for i, p in enumerate(PROFILES, start=1):
+        b.bar([k - 0.4 + bw / 2 + i * bw for k in range(len(keys))], [ours[p][k] for k in keys], bw,
+              label=f"archsim {p}")
+    b.set_yscale("log")
     b.set_xticks(range(len(keys)))
     b.set_xticklabels(keys, rotation=45, ha="right", fontsize=7)
     b.legend(fontsize=7)

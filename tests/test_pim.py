@@ -74,3 +74,22 @@ def test_bad_pim_key_names_file_and_key(arch_dir, tmp_path):
     f.write_text(f"extends: {arch_dir / 'neupims.yaml'}\nname: bad\nengines:\n  pim:\n    row_buffers: triple\n")
     with pytest.raises(ConfigError, match="engines.pim.row_buffers"):
         load_arch(f)
+
+
+def test_host_issue_bounds_a_phase_by_instructions_per_cycle():
+    # 32 channels of attention-like work: per-command (Newton) issue sends every MAC command through the
+    # host's single issue port, so it is bound by the instruction count; composite issue is not
+    kw = dict(channels=32)
+    free, comp, newton = (device(host_command_issue=m, **kw) for m in ("unlimited", "composite", "per_command"))
+    jobs = free.gemv_jobs(np.full(64, 300), 128, np.arange(64) % 32, repeats=8)
+    c_free, c_comp, c_newton = free.run(jobs), comp.run(jobs), newton.run(jobs)
+    assert c_free.counts == c_newton.counts                       # same DRAM commands either way
+    assert c_free.cycles <= c_comp.cycles <= c_newton.cycles
+    totals = np.array([c_newton.counts[n] for n in ("bank_activations", "mac_cmds", "readout_bursts",
+                                                    "gwrite_bursts", "precharges", "refreshes", "ca_commands")])
+    n_instr = newton.host_instructions(jobs, totals)
+    assert n_instr == int((jobs.tiles > 0).sum()) + totals[4] + totals[2] + totals[1]
+    assert c_newton.cycles == n_instr > c_free.cycles             # issue-bound: one instruction per cycle
+    # twice the issue rate halves an issue-bound phase
+    fast = device(host_command_issue="per_command", host_issue_per_ns=2.0, **kw)
+    assert fast.run(jobs).cycles == max(c_free.cycles, -(-n_instr // 2))

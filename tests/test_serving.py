@@ -140,3 +140,15 @@ def test_partitioner_places_attention_on_pim_only_when_pim_is_cheaper(systems, s
     assert attention_unit(slow_sys, "gpt3_7b", 4, 128, 300) == "npu"
     r = run(slow_sys, shape)
     assert r.attention_unit == "npu" and r.pim_macs == 0
+
+
+def test_snapshot_replay_serves_exactly_the_given_requests(systems, shape):
+    ctx = np.array([100, 200, 300, 400] * 16)
+    ch = np.arange(64) % 32
+    r = serve(systems["neupims"], shape, load_request_dist("sharegpt"),
+              ServingOptions(batch=64, iterations=2, sim_layers=1, tp=4), snapshot=(ctx, ch))
+    assert r.mean_context == pytest.approx((ctx.mean() + 1 + ctx.mean() + 2) / 2)   # +1: the new token
+    assert r.kv_bytes[0] == (ctx + 1).sum() * shape.kv_bytes_per_token_layer * shape.layers
+    with pytest.raises(ValueError, match="snapshot"):
+        serve(systems["neupims"], shape, load_request_dist("sharegpt"),
+              ServingOptions(batch=64, iterations=1, sim_layers=1, tp=4), snapshot=(ctx, ch + 32))

@@ -18,6 +18,15 @@ Layout of a matrix (N output rows × K inputs, FP16 words) in one channel, Newto
 normal read/write can use the channel) or ``dual`` (a second row buffer per bank: normal reads and writes
 proceed concurrently with PIM work, sharing only the command bus, where PIM commands have priority).
 ``overlap_cycles`` turns that into the time a PIM phase and a normal-traffic phase take together.
+
+``host_command_issue`` bounds a phase by the host's instruction issue (NeuPIMs' simulator issues one PIM
+instruction per core cycle for all channels: NeuPIMSystolicWS::pim_ld_queue_cycle, casys-kaist/NeuPIMs
+branch npu+pim). With ``per_command`` (Newton) every MAC command is an instruction
+(NeuPIMSLogitSoftmax.cc: ``comps_per_head`` × PIM_COMP + PIM_READRES per head when dram_type is NEWTON);
+with ``composite`` (NeuPIMs) one PIM_COMPS_READRES stands for a head's MACs and readout. Instructions
+per phase: one GWRITE per job, one PIM_HEADER per tile, plus the MAC commands (per_command only) and one
+per result burst; the phase takes at least instructions / rate. A bound, not an event-level model of
+the issue queue.
 """
 from __future__ import annotations
 
@@ -53,6 +62,12 @@ class PimParams(StrictModel):
     refresh: bool = Field(default=True, description="model all-bank refresh (tREFI/tRFC)")
     mac_cmds_pow2: bool = Field(default=False, description="round each job's MAC-command count up to a power "
                                 "of two (NeuPIMs' PIM_HEADER encodes num_comps as 2^k: NeuPIMSAttend.cc)")
+    host_command_issue: Literal["unlimited", "per_command", "composite"] = Field(
+        default="unlimited", description="how the host (NPU/ASIC) issues PIM work, one instruction at a time: "
+        "per_command = Newton, every MAC command is its own instruction; composite = NeuPIMs' PIM_GEMV, one "
+        "instruction per result; unlimited = issue never limits")
+    host_issue_per_ns: float = Field(default=1.0, gt=0, description="PIM instructions the host issues per ns, "
+                                     "over all channels (NeuPIMs' core: one per 1 GHz cycle)")
     clock_ghz: float | None = Field(default=None, gt=0, description="default: 1 / the standard's tCK")
     capacity_gib: float | None = Field(default=None, gt=0, description="PIM memory capacity, GiB")
 
@@ -208,12 +223,25 @@ class PimDevice:
         finish, counts = channel_cycles(jobs.tiles, jobs.mac_cmds, jobs.gwrite_bursts, jobs.readout_bursts,
                                         jobs.channel, self.channels, self.banks, self.params.banks_per_activate,
                                         self.timing, self.params.refresh)
-        cycles = int(finish.max())
+        total = counts.sum(axis=0)
+        cycles = max(int(finish.max()), self.issue_cycles(jobs, total))
         busiest = int(np.argmax(finish))
         ca = float(counts[busiest, 6]) / cycles if cycles else 0.0
-        total = counts.sum(axis=0)
         return PimCost(cycles, finish, {n: int(v) for n, v in zip(COUNT_NAMES, total)}, jobs.macs, ca,
                        self.peak_macs_per_cycle)
+
+    def host_instructions(self, jobs: PimJobs, totals: np.ndarray) -> int:
+        """PIM instructions the host issues for ``jobs`` (``totals``: summed command counts of the core)."""
+        mode = self.params.host_command_issue
+        if mode == "unlimited":
+            return 0
+        n = int((jobs.tiles > 0).sum()) + int(totals[4]) + int(totals[2])   # GWRITEs, headers, results
+        return n + (int(totals[1]) if mode == "per_command" else 0)          # + every MAC command
+
+    def issue_cycles(self, jobs: PimJobs, totals: np.ndarray) -> int:
+        """PIM cycles the host needs to issue ``jobs`` (0 when issue is unlimited)."""
+        n = self.host_instructions(jobs, totals)
+        return int(math.ceil(n * self.clock_ghz / self.params.host_issue_per_ns)) if n else 0
 
     def gemv_cost(self, n_rows: int, k_cols: int, repeats: int = 1) -> PimCost:
         """``repeats`` independent N×K GEMVs (e.g. heads × requests), spread round-robin over channels."""

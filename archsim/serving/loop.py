@@ -164,8 +164,12 @@ class _Busy:
             self.ns += now - self.active_since
 
 
-def serve(system: ServingSystem, shape: DecoderShape, dist: RequestDist, options: ServingOptions) -> ServingResult:
-    """Simulate ``options.iterations`` decode iterations of ``options.batch`` requests on ``system``."""
+def serve(system: ServingSystem, shape: DecoderShape, dist: RequestDist, options: ServingOptions,
+          snapshot: tuple | None = None) -> ServingResult:
+    """Simulate ``options.iterations`` decode iterations of ``options.batch`` requests on ``system``.
+
+    ``snapshot = (contexts, channels)`` starts from those KV lengths and PIM channels instead of a
+    sampled, warmed-up batch (``options.batch`` must equal their length; nobody finishes during the run)."""
     wall0 = time.perf_counter()
     if options.batch % options.sub_batches:
         raise ValueError(f"batch {options.batch} does not split into {options.sub_batches} sub-batches")
@@ -175,8 +179,15 @@ def serve(system: ServingSystem, shape: DecoderShape, dist: RequestDist, options
     sim_layers = min(layers_dev, options.sim_layers or layers_dev)
     rng = np.random.default_rng(options.seed)
     channels = system.pim.channels if system.pim is not None else 1
-    state = BatchState(dist, options.batch, options.sub_batches, channels, options.channel_policy, rng)
-    state.warm_up(options.warm_up_iterations)
+    if snapshot is None:
+        state = BatchState(dist, options.batch, options.sub_batches, channels, options.channel_policy, rng)
+        state.warm_up(options.warm_up_iterations)
+    else:
+        if len(snapshot[0]) != options.batch:
+            raise ValueError(f"snapshot holds {len(snapshot[0])} requests, options.batch is {options.batch}")
+        placed = snapshot[1] if system.pim is not None else np.zeros(len(snapshot[0]), np.int64)  # no PIM: no channels
+        state = BatchState.from_snapshot(dist, snapshot[0], placed, options.sub_batches, channels,
+                                         options.channel_policy, rng, remaining=options.iterations + 1)
     unit = attention_unit(system, shape.model, shape.tp, options.batch // options.sub_batches,
                           float(state.context.mean()) + 1.0)
     env = simpy.Environment()

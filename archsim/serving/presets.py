@@ -1,4 +1,5 @@
-"""The systems of NeuPIMs' throughput comparison: an architecture file plus the serving policy that goes with it."""
+"""The systems of NeuPIMs' throughput comparison: an architecture file plus the serving policy that goes with it,
+and the two ways archsim can build the paper's baselines (``BASELINE_PROFILES``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,15 +10,13 @@ ARCH_DIR = Path(__file__).resolve().parents[2] / "arch_configs"
 
 @dataclass(frozen=True)
 class SystemPreset:
-    """``arch`` file stem in ``arch_configs/``, channel policy, the smallest batch that interleaves
-    two sub-batches (0 = never), and the NPU-only attention model."""
+    """``arch`` file stem in ``arch_configs/``, channel policy and the smallest batch that interleaves
+    two sub-batches (0 = never)."""
 
     name: str
     arch: str
     channel_policy: str
     interleave_from_batch: int
-    # How NPU-side attention is timed when the system has no PIM (archsim.serving.loop.ServingOptions).
-    npu_attention: str = "roofline"
 
     def sub_batches(self, batch: int) -> int:
         """2 when this system interleaves sub-batches at ``batch``, else 1."""
@@ -30,12 +29,42 @@ class SystemPreset:
 
 NEUPIMS_SYSTEMS = {
     "GPU-only": SystemPreset("GPU-only", "gpu_a100_40gb", "round_robin", 0),
-    # Attention at the bandwidth roofline. NeuPIMs' npu-only branch runs decode attention as FusedMHA (per
-    # request, per head, serialised GEMVs; archsim.serving.costs.fused_mha_cycles, npu_attention="fused_mha"),
-    # but that model makes NPU-only ~3x slower than the A100 and NeuPIMs/NPU-only 8.1x (paper: 2.4x, GPU ≈ NPU),
-    # so the paper's baseline was not produced by it as released; see docs/pim.md.
     "NPU-only": SystemPreset("NPU-only", "npu_only", "round_robin", 0),
     "NPU+PIM": SystemPreset("NPU+PIM", "npu_pim_naive", "round_robin", 0),
     # NeuPIMs README: "Sub-batch interleaving is enabled only when batch size >= 256"
     "NeuPIMs": SystemPreset("NeuPIMs", "neupims", "greedy", 256),
+}
+
+
+@dataclass(frozen=True)
+class BaselineProfile:
+    """How the NPU-only and NPU+PIM baselines are built.
+
+    ``npu_attention``: NPU-side decode attention model (``ServingOptions.npu_attention``);
+    ``arch_overrides``: system name -> dotted ``--set`` overrides of its architecture file."""
+
+    name: str
+    npu_attention: str
+    arch_overrides: dict[str, tuple[tuple[str, object], ...]]
+
+    def overrides(self, system: str) -> tuple[tuple[str, object], ...]:
+        """The architecture overrides of ``system`` under this profile."""
+        return self.arch_overrides.get(system, ())
+    description: str
+
+
+BASELINE_PROFILES = {
+    # What the hardware could do: NPU-only attention streams the KV cache at the HBM roofline; the Newton
+    # host issues PIM commands as fast as each channel's command bus takes them.
+    "efficient": BaselineProfile(
+        "efficient", "roofline", {},
+        "NPU-only attention at the 1,024 GB/s roofline; Newton PIM commands limited only by each channel's C/A bus"),
+    # What NeuPIMs' released simulator does (casys-kaist/NeuPIMs branches npu-only and npu+pim, checked
+    # against runs of it in tests/fixtures/neupims_peer): FusedMHA serialises every attention GEMV on the
+    # arrays; the Newton baseline issues every PIM_COMP as its own NPU instruction, one per cycle.
+    "neupims_sim": BaselineProfile(
+        "neupims_sim", "fused_mha",
+        {"NPU+PIM": (("engines.pim.host_command_issue", "per_command"),),
+         "NeuPIMs": (("engines.pim.host_command_issue", "composite"),)},
+        "NPU-only attention as NeuPIMs' npu-only FusedMHA; Newton PIM commands issued one per NPU cycle"),
 }

@@ -49,6 +49,24 @@ class BatchState:
         self._placed = np.zeros(self.batch, bool)
         self.admit(np.arange(self.batch))
 
+    @classmethod
+    def from_snapshot(cls, dist: RequestDist, contexts, channels, sub_batches: int, n_channels: int,
+                      policy: str, rng: np.random.Generator, remaining: int) -> "BatchState":
+        """A batch that starts from given KV lengths and channels (e.g. one of NeuPIMs' request-trace
+        snapshots): slot i holds ``contexts[i]`` tokens on channel ``channels[i]`` with ``remaining``
+        tokens still to generate; later admissions sample ``dist``."""
+        contexts = np.asarray(contexts, np.int64)
+        channels = np.asarray(channels, np.int64)
+        if contexts.shape != channels.shape or contexts.ndim != 1 or contexts.size == 0:
+            raise ValueError("snapshot: contexts and channels must be equal-length, non-empty 1-D arrays")
+        if channels.min() < 0 or channels.max() >= n_channels:
+            raise ValueError(f"snapshot: channel {int(channels.max())} outside 0..{n_channels - 1}")
+        state = cls(dist, contexts.size, sub_batches, n_channels, policy, rng)
+        state.context[:] = contexts
+        state.channel[:] = channels
+        state.remaining[:] = remaining
+        return state
+
     def admit(self, slots: np.ndarray) -> None:
         """Fill ``slots`` with fresh requests from the stream and place their KV caches."""
         if slots.size == 0:
