@@ -201,6 +201,31 @@ class PimDevice:
         return PimJobs(tiles.astype(np.int64), macc.astype(np.int64), gw.astype(np.int64), rd.astype(np.int64),
                        ch[ent].astype(np.int64), macs)
 
+    def head_concat_jobs(self, tokens, heads: int, head_dim: int, channel) -> PimJobs:
+        """Attention logits K·q of requests with ``tokens`` keys each, K stored token-major with heads
+        concatenated: a bank row holds one token's keys of ``row_elements // head_dim`` heads (NeuPIMs'
+        PIMTensor KEY layout, PIM-GPT's head concatenation), so a tile covers ``banks`` tokens.
+
+        Per request (on its ``channel``) and per row-sized chunk of heads: one job whose GWRITE carries
+        those heads' queries, ``ceil(tokens / banks)`` tiles, each with ``heads_in_chunk × ceil(head_dim /
+        mac_units)`` MAC commands and one result burst per head (NeuPIMSLogitSoftmax.cc: chunks = E / page,
+        tiles_per_chunk = allocated_seq_len / banks, comps_per_head = dk / pim_comp_coverage, one READRES
+        per head; casys-kaist/NeuPIMs@f299af3)."""
+        t = np.atleast_1d(np.asarray(tokens, np.int64))
+        t, ch = np.broadcast_arrays(t, np.atleast_1d(np.asarray(channel, np.int64)))
+        per_row = max(1, self.row_elements // head_dim)
+        chunk_heads = [min(per_row, heads - h0) for h0 in range(0, heads, per_row)]
+        n_chunks = len(chunk_heads)
+        hc = np.tile(np.array(chunk_heads, np.int64), t.size)
+        tiles = np.repeat(-(-t // self.banks), n_chunks)
+        mac = hc * -(-head_dim // self.params.mac_units_per_bank)
+        if self.params.mac_cmds_pow2:
+            mac = np.left_shift(1, np.ceil(np.log2(np.maximum(mac, 1))).astype(np.int64))
+        gw = self._bursts(hc * head_dim * self.params.word_bytes)
+        rd = hc * self._bursts(self.banks * self.params.word_bytes)
+        return PimJobs(tiles.astype(np.int64), mac.astype(np.int64), gw.astype(np.int64), rd.astype(np.int64),
+                       np.repeat(ch, n_chunks).astype(np.int64), int((t * heads * head_dim).sum()))
+
     def weight_gemv_jobs(self, n_rows: int, k_cols: int) -> PimJobs:
         """One weight GEMV (N×K) partitioned over all channels by output rows (PIM-GPT's mapping)."""
         per = -(-n_rows // self.channels)

@@ -146,9 +146,10 @@ def fused_mha_cycles(context: np.ndarray, heads: int, head_dim: int, word_bytes:
 def pim_attention(device: PimDevice, shape: DecoderShape, context: np.ndarray, channel: np.ndarray) -> AttentionCost:
     """Attention of requests with ``context`` tokens (incl. the new one) whose KV lives on ``channel``.
 
-    Each request's K (context × head_dim, keys packed into rows) and V^T (head_dim × context, chunked
-    rows) sit in its channel's banks; one GEMV per head per phase.
+    Each request's K sits token-major with its heads concatenated in a row (``head_concat_jobs``) and its
+    V^T (head_dim × context, chunked rows, one GEMV per head) in its channel's banks, as NeuPIMs lays
+    them out (PIMTensor.cc KEY/VALUE).
     """
-    logit = device.run(device.gemv_jobs(context, shape.head_dim, channel, repeats=shape.heads))
+    logit = device.run(device.head_concat_jobs(context, shape.heads, shape.head_dim, channel))
     attend = device.run(device.gemv_jobs(shape.head_dim, context, channel, repeats=shape.heads))
     return AttentionCost(logit, attend)
