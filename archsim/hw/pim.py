@@ -156,10 +156,11 @@ class PimDevice:
     def _bursts(self, n_bytes):
         return -(-np.asarray(n_bytes, np.int64) // self.access_bytes)
 
-    def gemv_jobs(self, n_rows, k_cols, channel, repeats=1) -> PimJobs:
+    def gemv_jobs(self, n_rows, k_cols, channel, repeats=1, pack_short_rows: bool = True) -> PimJobs:
         """Jobs of ``repeats`` GEMVs per entry (N=``n_rows`` outputs, K=``k_cols`` inputs) on ``channel``.
 
-        Arguments broadcast (numpy arrays of requests, or scalars). Packs short rows, chunks long ones
+        Arguments broadcast (numpy arrays of requests, or scalars). Packs short rows (unless
+        ``pack_short_rows`` is false: one matrix row per bank row, as NeuPIMs stores V^T), chunks long ones
         (see module docstring). Jobs of one entry stay contiguous and in entry order.
         """
         n = np.atleast_1d(np.asarray(n_rows, np.int64))
@@ -167,7 +168,7 @@ class PimDevice:
         n, k, ch, rep = np.broadcast_arrays(n, k, np.atleast_1d(np.asarray(channel, np.int64)),
                                             np.atleast_1d(np.asarray(repeats, np.int64)))
         wb, mac, re, banks = self.params.word_bytes, self.params.mac_units_per_bank, self.row_elements, self.banks
-        packed = k <= re
+        packed = (k <= re) & pack_short_rows
         # packed entries: one job each
         per_row = np.maximum(1, re // np.maximum(k, 1))
         used_rows = np.minimum(n, per_row)

@@ -147,9 +147,10 @@ def pim_attention(device: PimDevice, shape: DecoderShape, context: np.ndarray, c
     """Attention of requests with ``context`` tokens (incl. the new one) whose KV lives on ``channel``.
 
     Each request's K sits token-major with its heads concatenated in a row (``head_concat_jobs``) and its
-    V^T (head_dim × context, chunked rows, one GEMV per head) in its channel's banks, as NeuPIMs lays
-    them out (PIMTensor.cc KEY/VALUE).
+    V^T (head_dim × context, one V^T row per bank row even when short, chunked when long; one GEMV per
+    head) in its channel's banks, as NeuPIMs lays them out (PIMTensor.cc KEY/VALUE).
     """
     logit = device.run(device.head_concat_jobs(context, shape.heads, shape.head_dim, channel))
-    attend = device.run(device.gemv_jobs(shape.head_dim, context, channel, repeats=shape.heads))
+    attend = device.run(device.gemv_jobs(shape.head_dim, context, channel, repeats=shape.heads,
+                                         pack_short_rows=False))
     return AttentionCost(logit, attend)
