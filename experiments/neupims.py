@@ -60,7 +60,7 @@ def run_one(system_name: str, model: str, tp: int, pp: int, dataset: str, batch:
     opts = ServingOptions(batch=batch, sub_batches=sub_batches or preset.sub_batches(batch),
                           channel_policy=policy or preset.channel_policy, iterations=args.iterations,
                           sim_layers=args.sim_layers, tp=tp, pp=pp, warm_up_iterations=args.warm_up, seed=args.seed,
-                          npu_attention=prof.npu_attention)
+                          npu_attention=prof.npu_attention, npu_gemm=prof.npu_gemm)
     return serve(cache[key], cache[(model, tp)], load_request_dist(dataset), opts)
 
 
@@ -179,33 +179,49 @@ def main(argv=None) -> int:
 
 
 def peer_comparison(cache: dict) -> list[str]:
-    """Replay the request snapshots NeuPIMs' simulator was run on (tests/fixtures/neupims_peer) in archsim and
-    print one decoder layer's time beside the simulator's."""
+    """Replay the request snapshots NeuPIMs' simulator was run on (tests/fixtures/neupims_peer) in archsim with
+    the ``neupims_sim`` baselines and print one decoder layer beside the simulator's, and the ratios."""
     golden = PEER / "golden.yaml"
     if not golden.exists():
         return []
     import numpy as np
     import yaml
     runs = yaml.safe_load(golden.read_text())["runs"]
-    print("\nNeuPIMs' simulator (casys-kaist/NeuPIMs, run here) vs archsim on the same requests, GPT3-7B TP4, one layer")
-    print(f"  {'run':28s} {'peer cycles':>12s} {'archsim ns':>11s} {'archsim/peer':>12s}")
-    lines = []
+    prof = BASELINE_PROFILES["neupims_sim"]
+    print("\nNeuPIMs' simulator (casys-kaist/NeuPIMs, run on the same requests; tests/fixtures/neupims_peer) vs "
+          "archsim [neupims_sim], GPT3-7B TP4, one decoder layer")
+    print(f"  {'run':22s} {'peer cycles':>12s} {'archsim ns':>11s} {'archsim/peer':>12s}")
+    lines, layer = [], {}
+    if ("gpt3_7b", 4) not in cache:
+        cache[("gpt3_7b", 4)] = DecoderShape.from_workload("gpt3_7b", 4)
     for name, run in runs.items():
         snap = np.loadtxt(PEER / run["requests"], delimiter=",", skiprows=1, dtype=np.int64)
-        overrides = BASELINE_PROFILES["neupims_sim"].overrides(run["system"])
+        overrides = prof.overrides(run["system"])
         key = (NEUPIMS_SYSTEMS[run["system"]].arch, overrides)
         if key not in cache:
             cache[key] = ServingSystem.from_arch(load_arch(NEUPIMS_SYSTEMS[run["system"]].arch_path, overrides))
-        if ("gpt3_7b", 4) not in cache:
-            cache[("gpt3_7b", 4)] = DecoderShape.from_workload("gpt3_7b", 4)
-        opts = ServingOptions(batch=len(snap), sub_batches=run.get("sub_batches", 1), iterations=1, sim_layers=1,
-                              tp=4, npu_attention="fused_mha")
+        sb = run["sub_batches"]
+        opts = ServingOptions(batch=len(snap), sub_batches=sb, iterations=1, sim_layers=sb, tp=4,
+                              npu_attention=prof.npu_attention, npu_gemm=prof.npu_gemm)
         r = serve(cache[key], cache[("gpt3_7b", 4)], load_request_dist("sharegpt"), opts,
                   snapshot=(snap[:, 0], snap[:, 1]))
-        peer = run["layer_cycles"]
-        line = f"  {name:28s} {peer:12,d} {r.time_ns:11,.0f} {r.time_ns / peer:12.2f}"
+        ours, peer = r.time_ns / r.sim_layers, run["layer_cycles"]
+        layer[name] = (ours, peer)
+        line = f"  {name:22s} {peer:12,d} {ours:11,.0f} {ours / peer:12.2f}"
         print(line)
         lines.append(line)
+    for b in sorted({n.rsplit("_bs", 1)[1] for n in runs}):
+        def ratio(num, den, i):
+            return layer[f"{den}_bs{b}"][i] / layer[f"{num}_bs{b}"][i]
+        pairs = [("NeuPIMs / NPU-only", "neupims_sbon" if f"neupims_sbon_bs{b}" in layer else "neupims_sboff",
+                  "npu_only"), ("NeuPIMs / NPU+PIM", "neupims_sbon" if f"neupims_sbon_bs{b}" in layer
+                                else "neupims_sboff", "npu_pim"), ("NPU+PIM / NPU-only", "npu_pim", "npu_only")]
+        for label, num, den in pairs:
+            if f"{num}_bs{b}" in layer and f"{den}_bs{b}" in layer:
+                line = (f"  batch {b:>3s} {label:20s} peer {ratio(num, den, 1):6.2f}x  archsim {ratio(num, den, 0):6.2f}x"
+                        f"  ({num})")
+                print(line)
+                lines.append(line)
     return lines
 
 

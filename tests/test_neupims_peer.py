@@ -1,8 +1,9 @@
 """archsim against NeuPIMs' own simulator, run on the same requests (golden numbers in tests/fixtures/neupims_peer).
 
-What must match: the PIM command stream (COMP, grouped ACT, READRES counts — the data layout and tiling) and
-NPU-only decode attention (FusedMHA). What is known to differ is asserted as a bound and documented in
-docs/pim.md: archsim's PIM phases and GEMMs are faster than the simulator's.
+What must match: the PIM command stream (COMP, grouped ACT, READRES counts — the data layout and tiling),
+NPU-only decode attention (FusedMHA) and, with the ``neupims_sim`` profile (NewtonSim tile timeline, NeuPIMs'
+GEMM passes, one PIM instruction per cycle), one decoder layer of each system. The naive NPU+PIM layer is
+known to come out faster here (docs/pim.md) and is asserted as a bound.
 """
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def layer_ns(name: str, run, shape) -> float:
     sb = run["sub_batches"]
     r = serve(system(name), shape, load_request_dist("sharegpt"),
               ServingOptions(batch=len(ctx), sub_batches=sb, iterations=1, sim_layers=sb, tp=4,
-                             npu_attention=SIM.npu_attention), snapshot=(ctx, ch))
+                             npu_attention=SIM.npu_attention, npu_gemm=SIM.npu_gemm), snapshot=(ctx, ch))
     return r.time_ns / r.sim_layers
 
 
@@ -75,12 +76,13 @@ def test_layer_times_against_neupims_simulator(shape):
                if f"_bs{b}_" in r["requests"]}
         ours = {k: layer_ns(k.split(" ")[0], r, shape) for k, r in sel.items()}
         peer = {k: r["layer_cycles"] for k, r in sel.items()}          # 1 GHz: cycles = ns
-        # NPU-only is FusedMHA-bound and matches; PIM systems are faster here (PIM tile timing, GEMM passes)
-        if "NPU-only" in sel:
-            assert ours["NPU-only"] == pytest.approx(peer["NPU-only"], rel=0.05)
-        for k in ("NPU+PIM", "NeuPIMs", "NeuPIMs sbi"):
+        # measured (docs/pim.md): NPU-only 1.00, NeuPIMs 0.98, NeuPIMs with interleaving 1.07, NPU+PIM 0.77
+        # (the simulator's single PIM issue port also blocks behind full channel queues; archsim bounds it)
+        for k, rel in (("NPU-only", 0.05), ("NeuPIMs", 0.05), ("NeuPIMs sbi", 0.12)):
             if k in sel:
-                assert 0.4 * peer[k] < ours[k] < peer[k]
+                assert ours[k] == pytest.approx(peer[k], rel=rel), k
+        if "NPU+PIM" in sel:
+            assert 0.6 * peer["NPU+PIM"] < ours["NPU+PIM"] < peer["NPU+PIM"]
         # the order of the systems is the simulator's
         order = sorted(sel, key=peer.get)
         assert sorted(sel, key=ours.get) == order

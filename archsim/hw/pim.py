@@ -68,6 +68,12 @@ class PimParams(StrictModel):
         "instruction per result; unlimited = issue never limits")
     host_issue_per_ns: float = Field(default=1.0, gt=0, description="PIM instructions the host issues per ns, "
                                      "over all channels (NeuPIMs' core: one per 1 GHz cycle)")
+    timing_model: Literal["command", "newtonsim"] = Field(
+        default="command", description="command = archsim's command-level core; newtonsim = the per-tile "
+        "timeline NeuPIMs' NewtonSim produces (serial per-bank precharges, one grouped ACT per tFAW per rank, "
+        "serialised GWRITE, pre-emptive refresh stalls), for comparisons with NeuPIMs' simulator")
+    ranks: int = Field(default=1, gt=0, description="ranks per channel (newtonsim: grouped ACTs and refresh "
+                       "are per rank; NeuPIMs' 1 GB HBM2 channels have 2)")
     clock_ghz: float | None = Field(default=None, gt=0, description="default: 1 / the standard's tCK")
     capacity_gib: float | None = Field(default=None, gt=0, description="PIM memory capacity, GiB")
 
@@ -116,6 +122,11 @@ class PimCost:
         """MACs done / (cycles × all multipliers)."""
         return self.macs / (self.cycles * self.peak_macs_per_cycle) if self.cycles and self.peak_macs_per_cycle else 0.0
 
+
+# Mean cycles NewtonSim loses per (rank-staggered) refresh in NeuPIMs mode, measured on an instrumented run of
+# NeuPIMs' simulator (80 refreshes on one channel: ~232 idle pre-emptive stall + 30 to issue the REF + 226 more
+# to the first PIM command, as tRFC delays the refreshed rank's grouped activation); see newtonsim_channel_cycles.
+NEWTONSIM_REFRESH_LOSS = 507
 
 COUNT_NAMES = ("bank_activations", "mac_cmds", "readout_bursts", "gwrite_bursts", "precharges", "refreshes",
                "ca_commands")
@@ -250,11 +261,46 @@ class PimDevice:
                                         jobs.channel, self.channels, self.banks, self.params.banks_per_activate,
                                         self.timing, self.params.refresh)
         total = counts.sum(axis=0)
+        if self.params.timing_model == "newtonsim":
+            finish = self.newtonsim_channel_cycles(jobs)
         cycles = max(int(finish.max()), self.issue_cycles(jobs, total))
         busiest = int(np.argmax(finish))
         ca = float(counts[busiest, 6]) / cycles if cycles else 0.0
         return PimCost(cycles, finish, {n: int(v) for n, v in zip(COUNT_NAMES, total)}, jobs.macs, ca,
                        self.peak_macs_per_cycle)
+
+    def newtonsim_channel_cycles(self, jobs: PimJobs) -> np.ndarray:
+        """Per-channel cycles of ``jobs`` on the timeline NeuPIMs' NewtonSim produces in dual-row-buffer mode
+        (casys-kaist/NeuPIMs@f299af3 extern/NewtonSim/src; derived from its source and checked command by
+        command on an instrumented run, docs/pim.md). Per tile with H results of c MAC commands each:
+
+        * ``banks`` per-bank PIM precharges, one per cycle, plus the PIM_HEADER's slot (channel_state.cc:154-176,
+          neupims_controller.cc:457-460);
+        * grouped activations: one G_ACT per tFAW per rank, ranks interleaved a cycle apart
+          (timing.cc:396-398; G_ACTs never enter the four-activate window, channel_state.cc:404-405);
+        * tRCD to the first PIM_COMPS_READRES; the next ones every max(tBL, tCCD_S)·(max(c, 6) + 1)
+          (channel_state.cc:484-505); the last one's MACs and readout are off the critical path, and the next
+          tile's precharges start tRTP after its issue (timing.cc:429-440);
+        * a GWRITE per job stalls the queue 2 + (tCCD_S + tCCD_L)·32 − tRTP cycles (neupims_command_queue.cc:
+          279-287, configuration.cc:352);
+        * refresh every tREFI / ranks cycles costs ``NEWTONSIM_REFRESH_LOSS`` cycles on average (the
+          pre-emptive PIM stall, the REF, then tRFC before the refreshed rank's next G_ACT; mean measured
+          over 80 refreshes of a NeuPIMs run).
+        """
+        t = self.standard.timing
+        ranks = self.params.ranks
+        groups = -(-self.banks // self.params.banks_per_activate)
+        h = np.maximum(jobs.readout_bursts, 1)
+        c = -(-jobs.mac_cmds // h)
+        slot = max(int(t["tBL"]), int(t["tCCD_S"]))
+        tile = (self.banks + 1 + (-(-groups // ranks) - 1) * int(t["tFAW"]) + (ranks - 1) + int(t["tRCDRD"])
+                + (h - 1) * slot * (np.maximum(c, 6) + 1) + int(t["tRTP"]))
+        gwrite = 2 + (int(t["tCCD_S"]) + int(t["tCCD_L"])) * 32 - int(t["tRTP"])
+        busy = np.bincount(jobs.channel, weights=jobs.tiles * tile + np.where(jobs.tiles > 0, gwrite, 0),
+                           minlength=self.channels)
+        if self.params.refresh:
+            busy = busy / (1.0 - NEWTONSIM_REFRESH_LOSS / (int(t["tREFI"]) / ranks))
+        return np.ceil(busy).astype(np.int64)
 
     def host_instructions(self, jobs: PimJobs, totals: np.ndarray) -> int:
         """PIM instructions the host issues for ``jobs`` (``totals``: summed command counts of the core)."""

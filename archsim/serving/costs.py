@@ -51,6 +51,28 @@ class NpuCosts:
         return int(math.ceil(macs / (self.n_arrays * self.array.params.rows)))
 
 
+def neupims_gemm_cycles(m: int, gemm: Gemm, npu: NpuCosts, preload_waits: bool) -> tuple[int, int]:
+    """(first-pass, later-passes) cycles of an M×N×K weight GEMM as NeuPIMs' simulator times it.
+
+    casys-kaist/NeuPIMs (MatMul.cc, both branches): the whole GEMM is one tile; tokens go in 128-row passes
+    (loop order tokens → K → N, MatMul.cc:195-197) and weights are loaded only in the first pass (:213), so
+    weight streaming overlaps only the first pass. Each pass issues, per 128-deep K slice, one GEMM_PRELOAD and
+    ceil(N/128) − 1 GEMMs of ``rows / arrays`` cycles (size 128/8 = 16, :320). Issue rules:
+    NeuPIMSystolicWS.cc (main, npu+pim) starts a PRELOAD 128 cycles after the previous instruction
+    (:439-448); SystolicWS.cc (npu-only) makes it wait for the previous one's finish, 271 = 128+128+16−1
+    cycles (:266, :363) — ``preload_waits``. The pipeline fill (255) and the last instruction (270) are
+    added once. The first pass also has to stream the weights (the caller takes the max with that)."""
+    p = npu.array.params
+    size = max(1, p.rows // max(1, npu.n_arrays))
+    k_slices = -(-gemm.k // p.rows)
+    n_tiles = -(-gemm.n // p.cols)
+    preload = p.rows + p.cols + size - 1 if preload_waits else p.rows
+    per_pass = k_slices * (preload + (n_tiles - 1) * size)
+    passes = -(-m // p.rows)
+    fill, drain = p.rows + p.cols - 1, p.rows + p.cols - 2 + size
+    return fill + per_pass, (passes - 1) * per_pass + drain
+
+
 @dataclass(frozen=True)
 class AttentionCost:
     """PIM cost of one sub-batch's attention in one layer: logit (K·q) and attend (V^T·p) phases."""

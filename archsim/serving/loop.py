@@ -3,7 +3,9 @@
 One device (one tensor-parallel shard of one pipeline stage) serves a batch of requests, one decode
 iteration after another. The concurrency is simulated, not assumed:
 
-* ``npu`` (the systolic arrays + vector units, as one resource: every GEMM is split over all arrays),
+* ``npu`` (the systolic arrays, as one resource: every GEMM is split over all arrays, its fused LayerNorm /
+  GELU / residual epilogue included), ``vec`` (the vector units, for the stand-alone softmax between the
+  attention GEMVs, so one sub-batch's softmax does not wait for the other's GEMM),
   ``pim`` (all PIM channels) and ``mem`` (the HBM data bus for ordinary reads/writes) are SimPy
   resources;
 * a **weight DMA** process streams each layer's weight matrices from HBM into the on-chip weight buffer
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from archsim.serving.costs import fused_mha_cycles, pim_attention
+from archsim.serving.costs import fused_mha_cycles, neupims_gemm_cycles, pim_attention
 from archsim.serving.placement import attention_unit
 from archsim.serving.decoder import DecoderShape
 from archsim.serving.requests import RequestDist
@@ -64,6 +66,10 @@ class ServingOptions:
     # for each of q·K^T and p·V; "fused_mha" = NeuPIMs' npu-only FusedMHA execution (per request, per head,
     # serialised GEMV instructions; see archsim.serving.costs.fused_mha_cycles).
     npu_attention: str = "roofline"
+    # How the NPU runs a weight GEMM: "array" = archsim's systolic model, weights prefetched by the DMA
+    # process; "neupims_sim" = NeuPIMs' simulator (archsim.serving.costs.neupims_gemm_cycles): weights
+    # streamed during the first 128-row pass, later passes compute-only, no prefetch.
+    npu_gemm: str = "array"
 
 
 @dataclass
@@ -175,6 +181,8 @@ def serve(system: ServingSystem, shape: DecoderShape, dist: RequestDist, options
         raise ValueError(f"batch {options.batch} does not split into {options.sub_batches} sub-batches")
     if options.npu_attention not in ("roofline", "fused_mha"):
         raise ValueError(f"npu_attention {options.npu_attention!r}: expected 'roofline' or 'fused_mha'")
+    if options.npu_gemm not in ("array", "neupims_sim"):
+        raise ValueError(f"npu_gemm {options.npu_gemm!r}: expected 'array' or 'neupims_sim'")
     layers_dev = max(1, math.ceil(shape.layers / options.pp))
     sim_layers = min(layers_dev, options.sim_layers or layers_dev)
     rng = np.random.default_rng(options.seed)
@@ -218,11 +226,13 @@ class _Simulation:
         self.npu = simpy.Resource(env, 1)
         self.pim = simpy.Resource(env, 1)
         self.mem = simpy.Resource(env, 1)
+        self.vec = simpy.Resource(env, 1)   # the arrays' SIMD vector units, free while the arrays run a GEMM
         cap = max(1, system.weight_buffer_bytes)
         self.buffer = simpy.Container(env, capacity=cap, init=cap)
         # a matrix that fits in the buffer is loaded once and shared by the sub-batches (the DMA then
         # waits for buffer space, so the simulation shows whether the reuse distance allows it)
-        self.shared = [g.weight_bytes <= cap for g in shape.gemms] if system.kind == "npu" else []
+        self.shared = ([g.weight_bytes <= cap and options.npu_gemm == "array" for g in shape.gemms]
+                       if system.kind == "npu" else [])
         self.loads: dict[tuple[int, int, int], _Load] = {}
         self.npu_busy, self.pim_busy, self.mem_busy = _Busy(), _Busy(), _Busy()
         self.pim_ca = 0.0          # command-bus share of the PIM phase running now (0 when idle)
@@ -302,6 +312,18 @@ class _Simulation:
             if load.users == 0:
                 del self.loads[(it, layer, gi)]
                 yield self.buffer.put(load.n_bytes)
+        elif self.opt.npu_gemm == "neupims_sim":
+            # NeuPIMs' npu-only branch has the SystolicWS core (a PRELOAD waits), the PIM branches NeuPIMSystolicWS
+            first, rest = neupims_gemm_cycles(m, g, self.sys.npu, preload_waits=self.sys.pim is None)
+            stream_ns = g.weight_bytes / self.sys.stream_bytes_per_ns
+            with self.npu.request() as req:
+                yield req
+                with self.mem.request() as mreq:       # first pass: weights stream in while it computes
+                    yield mreq
+                    self.mem_busy.enter(self.env.now)
+                    yield from self._hold(self.npu_busy, max(self.sys.npu_ns(first), stream_ns))
+                    self.mem_busy.leave(self.env.now)
+                yield from self._hold(self.npu_busy, self.sys.npu_ns(rest) + vector_ns)
         else:   # streamed: this GEMM reads its own weights through the memory bus
             with self.npu.request() as req:
                 yield req
@@ -343,7 +365,8 @@ class _Simulation:
                 self.mem_busy.leave(self.env.now)
 
     def _vector(self, ns: float):
-        with self.npu.request() as req:
+        """Stand-alone vector work (attention softmax) on the vector units, beside the arrays."""
+        with self.vec.request() as req:
             yield req
             yield from self._hold(self.npu_busy, ns)
 

@@ -40,11 +40,13 @@ NEUPIMS_SYSTEMS = {
 class BaselineProfile:
     """How the NPU-only and NPU+PIM baselines are built.
 
-    ``npu_attention``: NPU-side decode attention model (``ServingOptions.npu_attention``);
+    ``npu_attention``: NPU-side decode attention model (``ServingOptions.npu_attention``); ``npu_gemm``: weight
+    GEMM model (``ServingOptions.npu_gemm``);
     ``arch_overrides``: system name -> dotted ``--set`` overrides of its architecture file."""
 
     name: str
     npu_attention: str
+    npu_gemm: str
     arch_overrides: dict[str, tuple[tuple[str, object], ...]]
 
     def overrides(self, system: str) -> tuple[tuple[str, object], ...]:
@@ -57,14 +59,17 @@ BASELINE_PROFILES = {
     # What the hardware could do: NPU-only attention streams the KV cache at the HBM roofline; the Newton
     # host issues PIM commands as fast as each channel's command bus takes them.
     "efficient": BaselineProfile(
-        "efficient", "roofline", {},
+        "efficient", "roofline", "array", {},
         "NPU-only attention at the 1,024 GB/s roofline; Newton PIM commands limited only by each channel's C/A bus"),
     # What NeuPIMs' released simulator does (casys-kaist/NeuPIMs branches npu-only and npu+pim, checked
     # against runs of it in tests/fixtures/neupims_peer): FusedMHA serialises every attention GEMV on the
-    # arrays; the Newton baseline issues every PIM_COMP as its own NPU instruction, one per cycle.
+    # arrays; the Newton baseline issues every PIM_COMP as its own NPU instruction, one per cycle; PIM tiles
+    # follow NewtonSim's timeline (PimDevice.newtonsim_channel_cycles).
     "neupims_sim": BaselineProfile(
-        "neupims_sim", "fused_mha",
-        {"NPU+PIM": (("engines.pim.host_command_issue", "per_command"),),
-         "NeuPIMs": (("engines.pim.host_command_issue", "composite"),)},
+        "neupims_sim", "fused_mha", "neupims_sim",
+        {"NPU+PIM": (("engines.pim.host_command_issue", "per_command"), ("engines.pim.timing_model", "newtonsim"),
+                     ("engines.pim.ranks", 2)),
+         "NeuPIMs": (("engines.pim.host_command_issue", "composite"), ("engines.pim.timing_model", "newtonsim"),
+                     ("engines.pim.ranks", 2))},
         "NPU-only attention as NeuPIMs' npu-only FusedMHA; Newton PIM commands issued one per NPU cycle"),
 }

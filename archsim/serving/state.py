@@ -65,6 +65,16 @@ class BatchState:
         state.context[:] = contexts
         state.channel[:] = channels
         state.remaining[:] = remaining
+        if sub_batches > 1:
+            # NeuPIMs splits every channel's requests into sub-batches of balanced PIM work
+            # (Scheduler::group_sub_batches); here longest-first into the lightest sub-batch
+            for ch in np.unique(channels):
+                load = np.zeros(sub_batches)
+                mine = np.flatnonzero(channels == ch)
+                for slot in mine[np.argsort(-contexts[mine], kind="stable")]:
+                    k = int(np.argmin(load))
+                    state.sub_batch[slot] = k
+                    load[k] += contexts[slot]
         return state
 
     def admit(self, slots: np.ndarray) -> None:

@@ -12,10 +12,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from archsim.config import Arch
 from archsim.hw.registry import lookup
 from archsim.serving.costs import NpuCosts
+
+
+@lru_cache(maxsize=None)
+def _stream_gbps(standard: str) -> float:
+    """GB/s of an 8 MiB sequential read on ``standard`` in archsim's DRAM controller model."""
+    from archsim.hw.dram.model import transfer
+    from archsim.hw.dram.standards import get_standard
+    return transfer(get_standard(standard), 8 * 2**20).bandwidth_gbps
 
 
 @dataclass
@@ -33,6 +42,14 @@ class ServingSystem:
     weight_buffer_bytes: int
     # every engine model of the architecture (name -> model), for the mappers' partitioner
     partition_engines: dict = field(default_factory=dict, repr=False)
+    dram_standard: str | None = None     # the main memory's DRAM standard, if it names one
+
+    @property
+    def stream_bytes_per_ns(self) -> float:
+        """Sustained bandwidth of one long sequential read (a weight stream), from archsim's DRAM model of
+        the memory's standard (``memory_bytes_per_ns`` when it has none)."""
+        std = self.pim.params.standard if self.pim is not None else self.dram_standard
+        return _stream_gbps(std) if std else self.memory_bytes_per_ns
 
     def npu_ns(self, cycles: float) -> float:
         """NPU cycles → ns."""
@@ -85,4 +102,5 @@ class ServingSystem:
         bw = pim.bytes_per_cycle * pim.clock_ghz if pim is not None else main.params.bandwidth_gbps
         cap = (pim.params.capacity_gib if pim is not None and pim.params.capacity_gib else main.params.capacity_gib)
         wbuf = Sram(arch.memories[arch.engines[by_kind["systolic"][0]].filter_sram]).capacity_bytes
-        return cls(arch.name, "npu", npu, arrays[0].clock_ghz, pim, None, bw, float(cap) * 2**30, wbuf, engines)
+        return cls(arch.name, "npu", npu, arrays[0].clock_ghz, pim, None, bw, float(cap) * 2**30, wbuf, engines,
+                   main.params.standard if main is not None else None)
