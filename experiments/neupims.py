@@ -169,10 +169,10 @@ def main(argv=None) -> int:
             w.writerow([key, paper] + [round(ours[p][key], 4) for p in PROFILES])
     _plot(rows, ours, out / "neupims_throughput.png")
     print("\nassumed (not from the paper or its simulator; see docs/pim.md):"
-          "\n  GPU-only = A100 roofline model (0.65 compute / 0.6 memory efficiency, 5 us/op), not a measurement;"
-          "\n  PIM attention from archsim's command-level kernel (NeuPIMs' own PIM is ~1.9x slower per phase, see peer)."
-          "\nfrom NeuPIMs@f299af3: NPU/HBM/PIM config, WS arrays with double-buffered weights, request-length "
-          "quantiles (trace-generator stats.tsv), pow2 MAC commands, PIM instruction issue (one per NPU cycle)")
+          "\n  GPU-only = A100 roofline model (0.65 compute / 0.6 memory efficiency, 5 us/op), not a measurement."
+          "\nfrom NeuPIMs@f299af3: NPU/HBM/PIM configuration, WS arrays, request-length quantiles (trace-generator "
+          "stats.tsv), KV layout and PIM command counts (equal to the simulator's on the same requests);"
+          "\n  neupims_sim only: FusedMHA, GEMM passes, NewtonSim tile timeline, one PIM instruction per NPU cycle.")
     print(f"\nwrote {out / 'neupims_throughput.csv'}, {out / 'neupims_headline.csv'}, {out / 'neupims_throughput.png'}"
           f"  ({time.perf_counter() - t0:.1f} s)")
     return 0
