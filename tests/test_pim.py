@@ -93,3 +93,24 @@ def test_host_issue_bounds_a_phase_by_instructions_per_cycle():
     # twice the issue rate halves an issue-bound phase
     fast = device(host_command_issue="per_command", host_issue_per_ns=2.0, **kw)
     assert fast.run(jobs).cycles == max(c_free.cycles, -(-n_instr // 2))
+
+
+def test_newtonsim_tile_timeline_matches_measured_neupims_tiles():
+    # NeuPIMs' NewtonSim, measured on an instrumented run (docs/pim.md): a logit tile (4 heads x 8 COMPs,
+    # 4 READRES) takes 197 cycles, an attend tile (1 READRES) 143 whatever its COMP count, a GWRITE 93 more
+    from archsim.hw.pim import PimJobs
+    d = device(timing_model="newtonsim", ranks=2, refresh=False)
+
+    def jobs(tiles, mac, rd):
+        a = np.array
+        return PimJobs(a([tiles]), a([mac]), a([8]), a([rd]), a([0]), 0)
+
+    assert d.newtonsim_channel_cycles(jobs(1, 32, 4))[0] == 197 + 93
+    assert d.newtonsim_channel_cycles(jobs(10, 32, 4))[0] == 10 * 197 + 93
+    assert d.newtonsim_channel_cycles(jobs(4, 20, 1))[0] == d.newtonsim_channel_cycles(jobs(4, 32, 1))[0] == 4 * 143 + 93
+    # refresh: one rank-staggered refresh every tREFI / 2 = 1,950 cycles costs ~507
+    r = device(timing_model="newtonsim", ranks=2, refresh=True)
+    assert r.newtonsim_channel_cycles(jobs(100, 32, 4))[0] == pytest.approx((100 * 197 + 93) / (1 - 507 / 1950), abs=1)
+    # the command counts do not depend on the timing model
+    j = d.gemv_jobs(300, 128, 0, repeats=8)
+    assert d.run(j).counts == device().run(j).counts
