@@ -1,9 +1,8 @@
 """archsim against NeuPIMs' own simulator, run on the same requests (golden numbers in tests/fixtures/neupims_peer).
 
 What must match: the PIM command stream (COMP, grouped ACT, READRES counts — the data layout and tiling),
-NPU-only decode attention (FusedMHA) and, with the ``neupims_sim`` profile (NewtonSim tile timeline, NeuPIMs'
-GEMM passes, one PIM instruction per cycle), one decoder layer of each system. The naive NPU+PIM layer is
-known to come out faster here (docs/pim.md) and is asserted as a bound.
+NPU-only decode attention (FusedMHA) and, with the ``neupims_sim`` profile (NewtonSim tile timelines, NeuPIMs'
+GEMM passes, one PIM instruction per cycle channel after channel), one decoder layer of each system.
 """
 from pathlib import Path
 
@@ -76,13 +75,10 @@ def test_layer_times_against_neupims_simulator(shape):
                if f"_bs{b}_" in r["requests"]}
         ours = {k: layer_ns(k.split(" ")[0], r, shape) for k, r in sel.items()}
         peer = {k: r["layer_cycles"] for k, r in sel.items()}          # 1 GHz: cycles = ns
-        # measured (docs/pim.md): NPU-only 1.00, NeuPIMs 0.98, NeuPIMs with interleaving 1.07, NPU+PIM 0.77
-        # (the simulator's single PIM issue port also blocks behind full channel queues; archsim bounds it)
-        for k, rel in (("NPU-only", 0.05), ("NeuPIMs", 0.05), ("NeuPIMs sbi", 0.12)):
+        # measured (docs/pim.md): NPU-only 0.99-1.00, NPU+PIM 0.99-1.01, NeuPIMs 0.97-0.98, with interleaving 1.07
+        for k, rel in (("NPU-only", 0.05), ("NPU+PIM", 0.05), ("NeuPIMs", 0.05), ("NeuPIMs sbi", 0.10)):
             if k in sel:
                 assert ours[k] == pytest.approx(peer[k], rel=rel), k
-        if "NPU+PIM" in sel:
-            assert 0.6 * peer["NPU+PIM"] < ours["NPU+PIM"] < peer["NPU+PIM"]
         # the order of the systems is the simulator's
         order = sorted(sel, key=peer.get)
         assert sorted(sel, key=ours.get) == order

@@ -89,10 +89,16 @@ def test_host_issue_bounds_a_phase_by_instructions_per_cycle():
                                                     "gwrite_bursts", "precharges", "refreshes", "ca_commands")])
     n_instr = newton.host_instructions(jobs, totals)
     assert n_instr == int((jobs.tiles > 0).sum()) + totals[4] + totals[2] + totals[1]
-    assert c_newton.cycles == n_instr > c_free.cycles             # issue-bound: one instruction per cycle
-    # twice the issue rate halves an issue-bound phase
+    # per-command issue goes channel after channel: channel c starts once channels 0..c-1's instructions left
+    per_ch = np.bincount(jobs.channel, weights=jobs.tiles * (1 + jobs.mac_cmds + jobs.readout_bursts) + 1,
+                         minlength=32).astype(int)
+    start = np.concatenate([[0], np.cumsum(per_ch)[:-1]])
+    assert c_newton.cycles == int((start + c_free.channel_cycles).max()) > n_instr > c_free.cycles
+    # composite issue is a bound only: a phase lasts at least its instructions at one per cycle
+    assert c_comp.cycles == max(c_free.cycles, comp.host_instructions(jobs, totals))
+    # twice the issue rate halves the channels' start offsets
     fast = device(host_command_issue="per_command", host_issue_per_ns=2.0, **kw)
-    assert fast.run(jobs).cycles == max(c_free.cycles, -(-n_instr // 2))
+    assert fast.run(jobs).cycles == int((-(-start // 2) + c_free.channel_cycles).max())
 
 
 def test_newtonsim_tile_timeline_matches_measured_neupims_tiles():
@@ -111,6 +117,11 @@ def test_newtonsim_tile_timeline_matches_measured_neupims_tiles():
     # refresh: one rank-staggered refresh every tREFI / 2 = 1,950 cycles costs ~507
     r = device(timing_model="newtonsim", ranks=2, refresh=True)
     assert r.newtonsim_channel_cycles(jobs(100, 32, 4))[0] == pytest.approx((100 * 197 + 93) / (1 - 507 / 1950), abs=1)
+    # Newton (single row buffer, npu+pim branch): every COMP / READRES its own command, tile = 2n + 141
+    # (logit tile: 32 COMPs + 4 READRES = 213), a GWRITE reopens the normal row: 14 + 14 + 96 = 124
+    newton = device(timing_model="newtonsim", ranks=2, refresh=False, row_buffers="single")
+    assert newton.newtonsim_channel_cycles(jobs(1, 32, 4))[0] == 213 + 124
+    assert newton.newtonsim_channel_cycles(jobs(3, 6, 1))[0] == 3 * 155 + 124
     # the command counts do not depend on the timing model
     j = d.gemv_jobs(300, 128, 0, repeats=8)
     assert d.run(j).counts == device().run(j).counts

@@ -263,6 +263,14 @@ class PimDevice:
         total = counts.sum(axis=0)
         if self.params.timing_model == "newtonsim":
             finish = self.newtonsim_channel_cycles(jobs)
+        if self.params.host_command_issue == "per_command":
+            # one instruction per cycle, channel after channel: a channel starts when the instructions of all
+            # channels before it have left the host (no back-pressure crosses channels: NeuPIMSCore.cc:324-327
+            # queues are unbounded per channel; the requests come out sorted by channel)
+            per_ch = self.channel_instructions(jobs, counts)
+            start = np.concatenate([[0], np.cumsum(per_ch)[:-1]])
+            issue = np.ceil(start * self.clock_ghz / self.params.host_issue_per_ns).astype(np.int64)
+            finish = np.where(per_ch > 0, finish + issue, 0)
         cycles = max(int(finish.max()), self.issue_cycles(jobs, total))
         busiest = int(np.argmax(finish))
         ca = float(counts[busiest, 6]) / cycles if cycles else 0.0
@@ -270,9 +278,11 @@ class PimDevice:
                        self.peak_macs_per_cycle)
 
     def newtonsim_channel_cycles(self, jobs: PimJobs) -> np.ndarray:
-        """Per-channel cycles of ``jobs`` on the timeline NeuPIMs' NewtonSim produces in dual-row-buffer mode
-        (casys-kaist/NeuPIMs@f299af3 extern/NewtonSim/src; derived from its source and checked command by
-        command on an instrumented run, docs/pim.md). Per tile with H results of c MAC commands each:
+        """Per-channel cycles of ``jobs`` on the timeline NeuPIMs' NewtonSim produces (casys-kaist/NeuPIMs
+        extern/NewtonSim/src; derived from its source and checked command by command on instrumented runs,
+        docs/pim.md). Single row buffer (Newton, branch npu+pim): tile = header + grouped ACTs + tRCD +
+        one slot per COMP/READRES + tRTP + per-bank precharges (logit tile 213 cycles); GWRITE tRP + tRCD + 96.
+        Dual row buffers (NeuPIMs, main), per tile with H results of c MAC commands each:
 
         * ``banks`` per-bank PIM precharges, one per cycle, plus the PIM_HEADER's slot (channel_state.cc:154-176,
           neupims_controller.cc:457-460);
@@ -293,14 +303,30 @@ class PimDevice:
         h = np.maximum(jobs.readout_bursts, 1)
         c = -(-jobs.mac_cmds // h)
         slot = max(int(t["tBL"]), int(t["tCCD_S"]))
-        tile = (self.banks + 1 + (-(-groups // ranks) - 1) * int(t["tFAW"]) + (ranks - 1) + int(t["tRCDRD"])
-                + (h - 1) * slot * (np.maximum(c, 6) + 1) + int(t["tRTP"]))
-        gwrite = 2 + (int(t["tCCD_S"]) + int(t["tCCD_L"])) * 32 - int(t["tRTP"])
+        act_chain = (-(-groups // ranks) - 1) * int(t["tFAW"]) + (ranks - 1)
+        gwrite_delay = (int(t["tCCD_S"]) + int(t["tCCD_L"])) * 32
+        if self.params.row_buffers == "single":
+            # Newton mode (branch npu+pim, newton_controller.cc): every COMP and READRES is its own command,
+            # one per slot after tRCD; the 32 precharges follow tRTP after the last; a GWRITE needs the
+            # normal row reopened: tRP + tRCD + the GWRITE delay
+            n_cmds = jobs.mac_cmds + jobs.readout_bursts
+            tile = (1 + act_chain + int(t["tRCDRD"]) + slot * (n_cmds - 1) + int(t["tRTP"]) + self.banks)
+            gwrite = int(t["tRP"]) + int(t["tRCDRD"]) + gwrite_delay
+        else:
+            tile = (self.banks + 1 + act_chain + int(t["tRCDRD"])
+                    + (h - 1) * slot * (np.maximum(c, 6) + 1) + int(t["tRTP"]))
+            gwrite = 2 + gwrite_delay - int(t["tRTP"])
         busy = np.bincount(jobs.channel, weights=jobs.tiles * tile + np.where(jobs.tiles > 0, gwrite, 0),
                            minlength=self.channels)
         if self.params.refresh:
             busy = busy / (1.0 - NEWTONSIM_REFRESH_LOSS / (int(t["tREFI"]) / ranks))
         return np.ceil(busy).astype(np.int64)
+
+    def channel_instructions(self, jobs: PimJobs, counts: np.ndarray) -> np.ndarray:
+        """Host instructions per channel (``counts``: the core's per-channel command counts); see
+        ``host_instructions``."""
+        n = np.bincount(jobs.channel[jobs.tiles > 0], minlength=self.channels) + counts[:, 4] + counts[:, 2]
+        return (n + counts[:, 1] if self.params.host_command_issue == "per_command" else n).astype(np.int64)
 
     def host_instructions(self, jobs: PimJobs, totals: np.ndarray) -> int:
         """PIM instructions the host issues for ``jobs`` (``totals``: summed command counts of the core)."""
