@@ -9,8 +9,8 @@ vector lanes. The baselines are the roofline + launch-overhead models of ``gpu_t
 ``cpu_xeon_gold_6154.yaml`` (FP32 weights on the CPU). Latency per token is averaged over contexts 128,
 512 and 896 (a 1,024-token generation; the paper's token count is not in the text we have).
 
-Energy: PIM-GPT = DRAM command energies from archsim.energy (GDDR5 IDD set, the closest GDDR entry in the
-table; an all-bank MAC command = 4 × a read per bank, NeuPIMs' relation in the table) + background power
+Energy: PIM-GPT = DRAM command energies from archsim.energy (DRAMsim3's GDDR6 IDD set, one x16 device per
+16-bit channel; an all-bank MAC command = 4 × a read per bank, NeuPIMs' relation in the table) + background power
 + ASIC power (assumed 0.5 W, 28 nm); GPU and CPU = their presets' average power × time.
 Paper values are its stated ranges (per-model numbers are only in figures); archsim values are computed.
 
@@ -93,14 +93,14 @@ def baseline_token(proc: RooflineProcessor, shape: DecoderShape, vocab: int, con
 def pim_energy_j(counts: dict, ns: float, pim: PimDevice) -> float:
     """DRAM command + background + ASIC energy of a token, J."""
     table = load_table()
-    de = dram_energy(table.dram_standard("GDDR5", "pim_gpt"))
+    de = dram_energy(table.dram_standard("GDDR6", "pim_gpt"))
     mult = table.pim_relation("all_bank_compute")["read_command_multiple"]
     read_cmd_bits = pim.access_bytes * 8     # NeuPIMs: one all-bank compute command = 4 x one read command
     pj = (counts["bank_activations"] * de.activate_pj_per_row_bit * pim.row_bytes * 8
           + counts["mac_cmds"] * mult * de.read_pj_per_bit * read_cmd_bits
           + (counts["readout_bursts"] + counts["gwrite_bursts"]) * de.read_pj_per_bit * pim.access_bytes * 8)
-    devices = pim.channels // 2  # two 16-bit channels per GDDR6 chip
-    static_w = devices * 2 * (de.background_mw_per_device + de.refresh_mw_per_device) / 1e3 + ASIC_POWER_W
+    devices = pim.channels      # the IDD set is per x16 device: one per 16-bit channel (two per GDDR6 chip)
+    static_w = devices * (de.background_mw_per_device + de.refresh_mw_per_device) / 1e3 + ASIC_POWER_W
     return pj * 1e-12 + static_w * ns * 1e-9
 
 
