@@ -155,7 +155,7 @@ def main(argv=None) -> int:
                           profile=p)
             print(f"  [{p}] batch {b:3d}: DRB alone {drb.tokens_per_s / base.tokens_per_s - 1:+6.1%}   "
                   f"DRB + sub-batch interleaving {sbi.tokens_per_s / base.tokens_per_s - 1:+6.1%}")
-    peer_lines = peer_comparison(cache)
+    peer_comparison(cache)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "neupims_throughput.csv", "w", newline="") as f:
@@ -178,51 +178,50 @@ def main(argv=None) -> int:
     return 0
 
 
-def peer_comparison(cache: dict) -> list[str]:
-    """Replay the request snapshots NeuPIMs' simulator was run on (tests/fixtures/neupims_peer) in archsim with
-    the ``neupims_sim`` baselines and print one decoder layer beside the simulator's, and the ratios."""
+def peer_layers(cache: dict) -> dict[str, tuple[float, int, dict]]:
+    """Replay each request snapshot NeuPIMs' simulator was run on (tests/fixtures/neupims_peer/golden.yaml) in
+    archsim with the ``neupims_sim`` baselines: run name -> (archsim ns per layer, simulator cycles, run)."""
     golden = PEER / "golden.yaml"
     if not golden.exists():
-        return []
+        return {}
     import numpy as np
     import yaml
-    runs = yaml.safe_load(golden.read_text())["runs"]
     prof = BASELINE_PROFILES["neupims_sim"]
-    print("\nNeuPIMs' simulator (casys-kaist/NeuPIMs, run on the same requests; tests/fixtures/neupims_peer) vs "
-          "archsim [neupims_sim], GPT3-7B TP4, one decoder layer")
-    print(f"  {'run':22s} {'peer cycles':>12s} {'archsim ns':>11s} {'archsim/peer':>12s}")
-    lines, layer = [], {}
     if ("gpt3_7b", 4) not in cache:
         cache[("gpt3_7b", 4)] = DecoderShape.from_workload("gpt3_7b", 4)
-    for name, run in runs.items():
+    out = {}
+    for name, run in yaml.safe_load(golden.read_text())["runs"].items():
         snap = np.loadtxt(PEER / run["requests"], delimiter=",", skiprows=1, dtype=np.int64)
         overrides = prof.overrides(run["system"])
         key = (NEUPIMS_SYSTEMS[run["system"]].arch, overrides)
         if key not in cache:
             cache[key] = ServingSystem.from_arch(load_arch(NEUPIMS_SYSTEMS[run["system"]].arch_path, overrides))
-        sb = run["sub_batches"]
+        sb = run["sub_batches"]     # with interleaving two layers are simulated (the simulator's stages A-F)
         opts = ServingOptions(batch=len(snap), sub_batches=sb, iterations=1, sim_layers=sb, tp=4,
                               npu_attention=prof.npu_attention, npu_gemm=prof.npu_gemm)
         r = serve(cache[key], cache[("gpt3_7b", 4)], load_request_dist("sharegpt"), opts,
                   snapshot=(snap[:, 0], snap[:, 1]))
-        ours, peer = r.time_ns / r.sim_layers, run["layer_cycles"]
-        layer[name] = (ours, peer)
-        line = f"  {name:22s} {peer:12,d} {ours:11,.0f} {ours / peer:12.2f}"
-        print(line)
-        lines.append(line)
-    for b in sorted({n.rsplit("_bs", 1)[1] for n in runs}):
-        def ratio(num, den, i):
-            return layer[f"{den}_bs{b}"][i] / layer[f"{num}_bs{b}"][i]
-        pairs = [("NeuPIMs / NPU-only", "neupims_sbon" if f"neupims_sbon_bs{b}" in layer else "neupims_sboff",
-                  "npu_only"), ("NeuPIMs / NPU+PIM", "neupims_sbon" if f"neupims_sbon_bs{b}" in layer
-                                else "neupims_sboff", "npu_pim"), ("NPU+PIM / NPU-only", "npu_pim", "npu_only")]
-        for label, num, den in pairs:
+        out[name] = (r.time_ns / r.sim_layers, run["layer_cycles"], run)
+    return out
+
+
+def peer_comparison(cache: dict) -> None:
+    """Print ``peer_layers`` and the simulator's vs archsim's ratios between the systems."""
+    layer = peer_layers(cache)
+    if not layer:
+        return
+    print("\nNeuPIMs' simulator (casys-kaist/NeuPIMs, run on the same requests; tests/fixtures/neupims_peer) vs "
+          "archsim [neupims_sim], GPT3-7B TP4, one decoder layer")
+    print(f"  {'run':22s} {'peer cycles':>12s} {'archsim ns':>11s} {'archsim/peer':>12s}")
+    for name, (ours, peer, _) in layer.items():
+        print(f"  {name:22s} {peer:12,d} {ours:11,.0f} {ours / peer:12.2f}")
+    for b in sorted({n.rsplit("_bs", 1)[1] for n in layer}):
+        neupims = "neupims_sbon" if f"neupims_sbon_bs{b}" in layer else "neupims_sboff"
+        for label, num, den in (("NeuPIMs / NPU-only", neupims, "npu_only"), ("NeuPIMs / NPU+PIM", neupims, "npu_pim"),
+                                ("NPU+PIM / NPU-only", "npu_pim", "npu_only")):
             if f"{num}_bs{b}" in layer and f"{den}_bs{b}" in layer:
-                line = (f"  batch {b:>3s} {label:20s} peer {ratio(num, den, 1):6.2f}x  archsim {ratio(num, den, 0):6.2f}x"
-                        f"  ({num})")
-                print(line)
-                lines.append(line)
-    return lines
+                n, d = layer[f"{num}_bs{b}"], layer[f"{den}_bs{b}"]
+                print(f"  batch {b:>3s} {label:20s} peer {d[1] / n[1]:6.2f}x  archsim {d[0] / n[0]:6.2f}x  ({num})")
 
 
 def _plot(rows, ours, path: Path) -> None:

@@ -31,7 +31,7 @@ the issue queue.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -60,8 +60,6 @@ class PimParams(StrictModel):
     row_buffers: Literal["single", "dual"] = Field(default="dual", description="single = blocked mode "
                                                    "(Newton); dual = NeuPIMs' dual row buffers")
     refresh: bool = Field(default=True, description="model all-bank refresh (tREFI/tRFC)")
-    mac_cmds_pow2: bool = Field(default=False, description="round each job's MAC-command count up to a power "
-                                "of two (NeuPIMs' PIM_HEADER encodes num_comps as 2^k: NeuPIMSAttend.cc)")
     host_command_issue: Literal["unlimited", "per_command", "composite"] = Field(
         default="unlimited", description="how the host (NPU/ASIC) issues PIM work, one instruction at a time: "
         "per_command = Newton, every MAC command is its own instruction; composite = NeuPIMs' PIM_GEMV, one "
@@ -191,7 +189,6 @@ class PimDevice:
         # chunked entries: ceil(K / row) jobs each
         chunks = np.where(packed, 1, -(-k // re))
         c_tiles = -(-n // banks)
-        tiles, macc, gw, rd, chan, idx = [], [], [], [], [], []
         order = np.arange(n.size)
         # expand entries by repeats × chunks, keeping entry order
         n_jobs = rep * chunks
@@ -208,8 +205,6 @@ class PimDevice:
         gw = np.where(is_packed, p_gw[ent], self._bursts(chunk_len * wb))
         rd = np.where(is_packed, p_rd[ent], self._bursts(np.full(ent.size, banks * wb)))
         macs = int((n * k * rep).sum())
-        if self.params.mac_cmds_pow2:
-            macc = np.left_shift(1, np.ceil(np.log2(np.maximum(macc, 1))).astype(np.int64))
         return PimJobs(tiles.astype(np.int64), macc.astype(np.int64), gw.astype(np.int64), rd.astype(np.int64),
                        ch[ent].astype(np.int64), macs)
 
@@ -231,8 +226,6 @@ class PimDevice:
         hc = np.tile(np.array(chunk_heads, np.int64), t.size)
         tiles = np.repeat(-(-t // self.banks), n_chunks)
         mac = hc * -(-head_dim // self.params.mac_units_per_bank)
-        if self.params.mac_cmds_pow2:
-            mac = np.left_shift(1, np.ceil(np.log2(np.maximum(mac, 1))).astype(np.int64))
         gw = self._bursts(hc * head_dim * self.params.word_bytes)
         rd = hc * self._bursts(self.banks * self.params.word_bytes)
         return PimJobs(tiles.astype(np.int64), mac.astype(np.int64), gw.astype(np.int64), rd.astype(np.int64),
@@ -263,15 +256,8 @@ class PimDevice:
         total = counts.sum(axis=0)
         if self.params.timing_model == "newtonsim":
             finish = self.newtonsim_channel_cycles(jobs)
-        if self.params.host_command_issue == "per_command":
-            # one instruction per cycle, channel after channel: a channel starts when the instructions of all
-            # channels before it have left the host (no back-pressure crosses channels: NeuPIMSCore.cc:324-327
-            # queues are unbounded per channel; the requests come out sorted by channel)
-            per_ch = self.channel_instructions(jobs, counts)
-            start = np.concatenate([[0], np.cumsum(per_ch)[:-1]])
-            issue = np.ceil(start * self.clock_ghz / self.params.host_issue_per_ns).astype(np.int64)
-            finish = np.where(per_ch > 0, finish + issue, 0)
-        cycles = max(int(finish.max()), self.issue_cycles(jobs, total))
+        finish = self.with_host_issue(finish, self.channel_instructions(jobs, counts))
+        cycles = int(finish.max())
         busiest = int(np.argmax(finish))
         ca = float(counts[busiest, 6]) / cycles if cycles else 0.0
         return PimCost(cycles, finish, {n: int(v) for n, v in zip(COUNT_NAMES, total)}, jobs.macs, ca,
@@ -323,23 +309,34 @@ class PimDevice:
         return np.ceil(busy).astype(np.int64)
 
     def channel_instructions(self, jobs: PimJobs, counts: np.ndarray) -> np.ndarray:
-        """Host instructions per channel (``counts``: the core's per-channel command counts); see
-        ``host_instructions``."""
-        n = np.bincount(jobs.channel[jobs.tiles > 0], minlength=self.channels) + counts[:, 4] + counts[:, 2]
-        return (n + counts[:, 1] if self.params.host_command_issue == "per_command" else n).astype(np.int64)
-
-    def host_instructions(self, jobs: PimJobs, totals: np.ndarray) -> int:
-        """PIM instructions the host issues for ``jobs`` (``totals``: summed command counts of the core)."""
+        """PIM instructions the host issues per channel (``counts``: the core's per-channel command counts):
+        a GWRITE per job, a header per tile, one per result burst, and every MAC command with per-command
+        issue; zeros when issue is unlimited."""
         mode = self.params.host_command_issue
         if mode == "unlimited":
-            return 0
-        n = int((jobs.tiles > 0).sum()) + int(totals[4]) + int(totals[2])   # GWRITEs, headers, results
-        return n + (int(totals[1]) if mode == "per_command" else 0)          # + every MAC command
+            return np.zeros(self.channels, np.int64)
+        n = np.bincount(jobs.channel[jobs.tiles > 0], minlength=self.channels) + counts[:, 4] + counts[:, 2]
+        return (n + counts[:, 1] if mode == "per_command" else n).astype(np.int64)
 
-    def issue_cycles(self, jobs: PimJobs, totals: np.ndarray) -> int:
-        """PIM cycles the host needs to issue ``jobs`` (0 when issue is unlimited)."""
-        n = self.host_instructions(jobs, totals)
-        return int(math.ceil(n * self.clock_ghz / self.params.host_issue_per_ns)) if n else 0
+    def with_host_issue(self, finish: np.ndarray, instructions: np.ndarray) -> np.ndarray:
+        """Per-channel finish cycles once the host's one-at-a-time instruction issue is accounted for.
+
+        ``per_command`` (Newton): instructions go out channel after channel, so channel c starts when the
+        instructions of all channels before it have left (no back-pressure crosses channels: NeuPIMSCore.cc:
+        324-327 queues are unbounded per channel; the requests come out sorted by channel). ``composite``:
+        a bound, the busiest channel finishes no earlier than all instructions have been issued."""
+        mode = self.params.host_command_issue
+        if mode == "unlimited":
+            return finish
+        per_cycle = self.params.host_issue_per_ns / self.clock_ghz
+        if mode == "per_command":
+            start = np.concatenate([[0], np.cumsum(instructions)[:-1]])
+            return np.where(instructions > 0, finish + np.ceil(start / per_cycle).astype(np.int64), 0)
+        bound = int(math.ceil(instructions.sum() / per_cycle))
+        out = finish.copy()
+        busiest = int(np.argmax(out))
+        out[busiest] = max(out[busiest], bound)
+        return out
 
     def gemv_cost(self, n_rows: int, k_cols: int, repeats: int = 1) -> PimCost:
         """``repeats`` independent N×K GEMVs (e.g. heads × requests), spread round-robin over channels."""
