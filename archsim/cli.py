@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override: architecture keys (engines.npu.rows=64) or workload keys (batch=8)")
-    run.add_argument("--mapper", default="by_kind")
+    run.add_argument("--mapper", default="partition",
+                     help="mapper (archsim list); default partition: each op on the unit group that finishes it first")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--plot", action="store_true", help="also write the standard figures to OUT/plots")
     run.set_defaults(func=cmd_run)

@@ -9,9 +9,9 @@ interleaves two sub-batches at batch >= 256. Throughput = batch tokens per itera
 stage, kept full). archsim values are always computed; the paper's are its stated averages.
 
 The NPU-only and NPU+PIM baselines are built two ways (``archsim.serving.presets.BASELINE_PROFILES``):
-``efficient`` (what the hardware could do: KV streaming at the HBM roofline, Newton commands limited by the
-channels' command buses) and ``neupims_sim`` (what NeuPIMs' released simulator does: FusedMHA attention,
-one PIM instruction per NPU cycle). Prints per-config throughput, the average ratios of both beside the
+``archsim`` (archsim's own hardware models: attention GEMVs through the arrays' fold model, weight prefetch,
+Newton commands limited by the channels' command buses) and ``neupims_sim`` (what NeuPIMs' released
+simulator does: its WS cores' GEMM passes and FusedMHA attention, one PIM instruction per NPU cycle). Prints per-config throughput, the average ratios of both beside the
 paper's (3x GPU-only, 2.4x NPU-only, 1.6x NPU+PIM, 1.5x NPU+PIM over NPU-only), Table 4's utilisations
 (30B, batch 256, ShareGPT), the dual-row-buffer ablation (7B, ShareGPT) and, where the fixture exists, one
 layer beside NeuPIMs' simulator run on the same requests; writes experiments/figures/neupims_*.csv / .png.
@@ -29,8 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archsim.config import load_arch  # noqa: E402
-from archsim.serving import DecoderShape, ServingOptions, ServingSystem, load_request_dist, serve  # noqa: E402
+from archsim.serving import ServingOptions, load_request_dist, serve  # noqa: E402
 from archsim.serving.presets import BASELINE_PROFILES, NEUPIMS_SYSTEMS  # noqa: E402
 
 MODELS = [("GPT3-7B", "gpt3_7b", 4, 1), ("GPT3-13B", "gpt3_13b", 4, 1), ("GPT3-30B", "gpt3_30b", 4, 2),
@@ -47,21 +46,18 @@ PEER = ROOT / "tests" / "fixtures" / "neupims_peer"
 
 
 def run_one(system_name: str, model: str, tp: int, pp: int, dataset: str, batch: int, args,
-            cache: dict, sub_batches: int | None = None, policy: str | None = None, profile: str = "efficient"):
+            cache: dict, sub_batches: int | None = None, policy: str | None = None, profile: str = "archsim"):
     """ServingResult of one (system, model, dataset, batch) with the baselines built as ``profile``."""
     preset = NEUPIMS_SYSTEMS[system_name]
     prof = BASELINE_PROFILES[profile]
-    overrides = prof.overrides(system_name)
-    key = (preset.arch, overrides)
+    key = (system_name, profile)
     if key not in cache:
-        cache[key] = ServingSystem.from_arch(load_arch(preset.arch_path, overrides))
-    if (model, tp) not in cache:
-        cache[(model, tp)] = DecoderShape.from_workload(model, tp)
+        cache[key] = prof.arch(system_name)
     opts = ServingOptions(batch=batch, sub_batches=sub_batches or preset.sub_batches(batch),
                           channel_policy=policy or preset.channel_policy, iterations=args.iterations,
                           sim_layers=args.sim_layers, tp=tp, pp=pp, warm_up_iterations=args.warm_up, seed=args.seed,
-                          npu_attention=prof.npu_attention, npu_gemm=prof.npu_gemm)
-    return serve(cache[key], cache[(model, tp)], load_request_dist(dataset), opts)
+                          weight_prefetch=prof.weight_prefetch, blocks_only=True)
+    return serve(cache[key], model, load_request_dist(dataset), opts)
 
 
 PROFILES = tuple(BASELINE_PROFILES)
@@ -109,7 +105,7 @@ def main(argv=None) -> int:
                         row["mean_context"] = r.mean_context
                 rows.append(row)
     cols = [col(n, p) for n in NEUPIMS_SYSTEMS for p in (PROFILES if n in PROFILE_SYSTEMS else PROFILES[:1])]
-    short = {c: c.replace(" [efficient]", " eff").replace(" [neupims_sim]", " sim") for c in cols}
+    short = {c: c.replace(" [archsim]", " arch").replace(" [neupims_sim]", " sim") for c in cols}
     print(f"{'model':10s} {'dataset':8s} {'batch':>5s} {'ctx':>5s} " + " ".join(f"{short[c]:>12s}" for c in cols)
           + "   (tokens/s per device group)")
     for row in rows:
@@ -187,20 +183,16 @@ def peer_layers(cache: dict) -> dict[str, tuple[float, int, dict]]:
     import numpy as np
     import yaml
     prof = BASELINE_PROFILES["neupims_sim"]
-    if ("gpt3_7b", 4) not in cache:
-        cache[("gpt3_7b", 4)] = DecoderShape.from_workload("gpt3_7b", 4)
     out = {}
     for name, run in yaml.safe_load(golden.read_text())["runs"].items():
         snap = np.loadtxt(PEER / run["requests"], delimiter=",", skiprows=1, dtype=np.int64)
-        overrides = prof.overrides(run["system"])
-        key = (NEUPIMS_SYSTEMS[run["system"]].arch, overrides)
+        key = (run["system"], "neupims_sim")
         if key not in cache:
-            cache[key] = ServingSystem.from_arch(load_arch(NEUPIMS_SYSTEMS[run["system"]].arch_path, overrides))
+            cache[key] = prof.arch(run["system"])
         sb = run["sub_batches"]     # with interleaving two layers are simulated (the simulator's stages A-F)
         opts = ServingOptions(batch=len(snap), sub_batches=sb, iterations=1, sim_layers=sb, tp=4,
-                              npu_attention=prof.npu_attention, npu_gemm=prof.npu_gemm)
-        r = serve(cache[key], cache[("gpt3_7b", 4)], load_request_dist("sharegpt"), opts,
-                  snapshot=(snap[:, 0], snap[:, 1]))
+                              weight_prefetch=prof.weight_prefetch, blocks_only=True)
+        r = serve(cache[key], "gpt3_7b", load_request_dist("sharegpt"), opts, snapshot=(snap[:, 0], snap[:, 1]))
         out[name] = (r.time_ns / r.sim_layers, run["layer_cycles"], run)
     return out
 

@@ -200,7 +200,17 @@ def test_cli_bad_standard_is_a_located_config_error(tmp_path):
 
 def test_bandwidth_only_dram_params_still_work():
     p = DramParams.model_validate({"kind": "dram", "bandwidth_gbps": 12.8})
-    assert Dram(p).bytes_per_cycle(0.8) == pytest.approx(16.0) and p.standard is None
+    assert Dram(p).port_gbps() == pytest.approx(12.8) and p.standard is None
+
+
+def test_a_dram_with_a_standard_shares_its_sustained_streaming_bandwidth():
+    from archsim.hw.dram.model import transfer
+    from archsim.hw.dram.standards import get_standard
+
+    p = DramParams.model_validate({"kind": "dram", "standard": "HBM2", "bandwidth_gbps": 512})
+    sustained = transfer(get_standard("HBM2"), 8 * 2**20).bandwidth_gbps
+    assert Dram(p).port_gbps() == pytest.approx(512 * sustained / 256.0)
+    assert 0.8 * 512 < Dram(p).port_gbps() < 512
 
 
 def test_dram_params_derive_from_a_standard():

@@ -86,9 +86,11 @@ def test_unknown_dram_standard_is_an_error(run):
         estimate_energy(result, arch, EnergySpec(dram_standard={"d": "DDR9"}))
 
 
-def test_unknown_engine_kind_has_no_silent_energy():
-    from archsim.energy.prices import ENGINE_PRICERS
-    assert "vector" in ENGINE_PRICERS and "systolic" in ENGINE_PRICERS
+def test_every_shipped_kind_prices_itself_and_an_unknown_component_is_an_error():
+    from archsim.hw import registry
+    for category in ("engine", "memory"):
+        for kind in registry.kinds(category):
+            assert registry.lookup(category, kind).pricer is not None, kind
     with pytest.raises(EnergyError, match="no entry for component 'dsp'"):
         load_table().rows_of("dsp", "op")
 
@@ -189,7 +191,7 @@ def test_link_without_length_is_an_error_and_with_length_is_charged():
     spec = EnergySpec(dram_standard={"d": "DDR4"}, link_length_mm={"n2v": 2.0})
     per_op = estimate_energy(result, arch, spec).per_op
     link = per_op[per_op.component == "n2v"]
-    assert link["count"].sum() == 8 * sum(t.bytes for t in result.transfers)
+    assert link["count"].sum() == 8 * sum(t.bytes for t in result.transfers if t.kind == "link")
 
 
 def test_spec_from_dict_rejects_unknown_keys():

@@ -13,7 +13,7 @@ from archsim.mapping.greedy import find_gap, greedy_plan
 from archsim.mapping.memplan import Action
 from archsim.mapping.synthetic import random_dag_trace, trace_from_edges
 from archsim.mapping.tensors import tensor_view
-from archsim.sim.engine import plan_offchip_bytes
+from archsim.sim.result import plan_offchip_bytes
 from archsim.sim.run import simulate
 from archsim.trace import Trace, TraceOp
 
@@ -276,11 +276,11 @@ class _Costly:
     def supports(self, op):
         return op.kind in self.cycles
 
-    def op_cost(self, op):
-        from archsim.hw.cost import OpCost
+    def demand(self, op, **_):
+        from archsim.hw.demand import single_phase
 
         c = self.cycles[op.kind]
-        return OpCost(c, c, 0, 0, 1.0)
+        return single_phase(c, compute_cycles=c)
 
 
 def _kinds_trace(kinds, chain=True):

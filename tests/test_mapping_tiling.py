@@ -10,7 +10,7 @@ from archsim.mapping.checker import ScheduleError, check_plan, check_schedule
 from archsim.mapping.greedy import greedy_plan
 from archsim.mapping.tensors import tensor_view
 from archsim.mapping.tiling import check_tiling, op_footprints, tile_trace
-from archsim.sim.engine import plan_offchip_bytes
+from archsim.sim.result import plan_offchip_bytes
 from archsim.trace import Trace, TraceOp
 
 
@@ -166,8 +166,8 @@ def test_resnet18_on_the_edge_npu_runs_with_cosma_and_moves_the_plans_bytes(repo
     """`archsim run arch_configs/edge_32x32_os.yaml resnet18 --mapper cosma`: 96 KiB of working SRAM, where
     22 of the 31 ops do not fit untiled."""
     from archsim.config import load_arch
-    from archsim.sim.engine import run_schedule
-    from archsim.sim.run import build_engines
+    from archsim.mapping.program import ProgramBuilder
+    from archsim.sim.run import build_engines, run_program
     from archsim.workload import load_workload
 
     arch = load_arch(repo / "arch_configs" / "edge_32x32_os.yaml")
@@ -176,6 +176,8 @@ def test_resnet18_on_the_edge_npu_runs_with_cosma_and_moves_the_plans_bytes(repo
     schedule = MAPPERS["cosma"](trace, engines, time_limit_s=20)
     traffic = check_schedule(schedule)
     assert schedule.tiled and traffic.tiling > 0 and schedule.memory_plan.info.gap == 0.0
-    result = run_schedule(schedule, arch, engines, {e.op.id: engines[e.engine].op_cost(e.op) for e in schedule.entries})
+    builder = ProgramBuilder(arch, engines)
+    builder.add_schedule(schedule)
+    result = run_program(builder.take(), arch, engines, trace.name)
     assert sum(r.macs for r in result.records) == trace.total_macs
     assert plan_offchip_bytes(result) == {"load": traffic.load, "store": traffic.store}

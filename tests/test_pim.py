@@ -49,14 +49,6 @@ def test_one_tile_is_in_neupims_estimator_range():
     assert 100 <= d.run(d.gemv_jobs(32, 512, 0)).cycles <= 300
 
 
-@pytest.mark.parametrize("normal_bytes", [0, 1e4, 1e6, 1e8])
-def test_dual_row_buffers_never_slower_than_blocked(normal_bytes):
-    dual, single = device(row_buffers="dual"), device(row_buffers="single")
-    cost = dual.run(dual.gemv_jobs(4096, 4096, 0))
-    assert dual.overlap_cycles(cost.cycles, normal_bytes, cost.ca_fraction) <= \
-        single.overlap_cycles(cost.cycles, normal_bytes, cost.ca_fraction)
-
-
 def test_macs_are_conserved():
     d = device(channels=4)
     assert d.weight_gemv_jobs(1000, 3000).macs == 1000 * 3000

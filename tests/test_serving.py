@@ -1,43 +1,55 @@
-"""Serving loop: KV-cache accounting, sub-batch interleaving, blocked vs dual row buffers, experiments."""
+"""Serving on the one event engine: KV growth, interleaving, blocked vs dual row buffers, any zoo LLM,
+conservation against the lowered decode step, experiments."""
 import numpy as np
 import pytest
 
 from archsim.config import load_arch
-from archsim.serving import DecoderShape, ServingOptions, ServingSystem, load_request_dist, serve
+from archsim.serving import ServingOptions, load_request_dist, serve
 from archsim.serving.state import BatchState
 from archsim.workload import load_workload
+from archsim.workload.decode import DecodeStep
+from tests.conftest import REPO
+
+
+def arch(name):
+    return load_arch(REPO / "arch_configs" / f"{name}.yaml")
 
 
 @pytest.fixture(scope="module")
-def shape():
-    return DecoderShape.from_workload("gpt3_7b", 4)
+def systems():
+    return {n: arch(n) for n in ("neupims", "npu_pim_naive", "npu_only", "gpu_a100_40gb")}
 
 
-@pytest.fixture(scope="module")
-def systems(request):
-    from tests.conftest import REPO
-    return {n: ServingSystem.from_arch(load_arch(REPO / "arch_configs" / f"{n}.yaml"))
-            for n in ("neupims", "npu_pim_naive", "npu_only", "gpu_a100_40gb")}
-
-
-def run(system, shape, **kw):
+def run(system, model="gpt3_7b", **kw):
     opts = dict(batch=64, iterations=2, sim_layers=2, tp=4, warm_up_iterations=200)
     opts.update(kw)
-    return serve(system, shape, load_request_dist("sharegpt"), ServingOptions(**opts))
+    return serve(system, model, load_request_dist("sharegpt"), ServingOptions(**opts))
 
 
-def test_kv_cache_bytes_match_the_workload(shape):
-    trace = load_workload("gpt3_7b", ["phase=decode", "batch=8", "context=300", "tp=4", "layers=1"])
-    kv = sum(op.kv_cache_bytes for op in trace.ops)
-    assert kv == 8 * 300 * shape.kv_bytes_per_token_layer
+def test_ragged_decode_step_equals_the_uniform_lowering_and_sums_per_request():
+    step = DecodeStep("llama2_70b", 4, ["tp=8", "layers=1"])
+    uniform = load_workload("llama2_70b", ["phase=decode", "batch=4", "context=63", "tp=8", "layers=1"])
+    assert step.trace([63] * 4).ops == uniform.ops
+    ragged = step.trace([10, 200, 35, 7])
+    qk = next(op for op in ragged.ops if op.name.endswith("attn_qk"))
+    assert qk.seq_lens == (10, 200, 35, 7) and qk.ragged_dim == "N" and qk.dim("N") == 200
+    # GQA: 8 query heads share each KV head (M = 8); one KV head per TP-8 device; head_dim 128
+    assert qk.macs == sum(8 * 128 * n for n in (10, 200, 35, 7))
+    assert qk.kv_cache_bytes == sum(128 * 2 * n for n in (10, 200, 35, 7))
 
 
-def test_kv_cache_grows_one_token_per_iteration(systems, shape):
-    r = run(systems["neupims"], shape, iterations=3)
-    per_token = shape.kv_bytes_per_token_layer * shape.layers
-    # replay the same seeded request stream step by step: the reported KV bytes after each iteration
-    # are exactly the live contexts' tokens, every surviving request gained exactly one token (up to
-    # max_seq_len) and only finished requests were replaced
+@pytest.mark.parametrize("model, kv_heads, head_dim, tp", [("llama2_70b", 8, 128, 8), ("mistral_7b", 8, 128, 1),
+                                                           ("gpt3_7b", 32, 128, 4), ("mixtral_8x7b", 8, 128, 2)])
+def test_gqa_kv_bytes_per_token_and_layer(model, kv_heads, head_dim, tp):
+    step = DecodeStep(model, 2, [f"tp={tp}", "layers=1"])
+    per_device_heads = max(1, kv_heads // tp)
+    assert step.kv_bytes_per_token == 2 * per_device_heads * head_dim * 2      # K and V, fp16
+
+
+def test_kv_cache_grows_one_token_per_iteration(systems):
+    r = run(systems["neupims"], iterations=3)
+    step = DecodeStep("gpt3_7b", 64, ["tp=4", "layers=2", "blocks_only=true"])
+    per_token = step.kv_bytes_per_token / 2 * 32       # all 32 layers of the device
     dist = load_request_dist("sharegpt")
     st = BatchState(dist, 64, 1, 32, "greedy", np.random.default_rng(0))
     st.warm_up(200)
@@ -53,26 +65,36 @@ def test_kv_cache_grows_one_token_per_iteration(systems, shape):
     assert r.kv_bytes[0] > 64 * per_token
 
 
-def test_sub_batch_interleaving_never_slower_and_faster_when_both_units_busy(systems, shape):
-    one = run(systems["neupims"], shape, batch=256, sub_batches=1)
-    two = run(systems["neupims"], shape, batch=256, sub_batches=2)
+def test_iterations_tile_the_simulated_time(systems):
+    r = run(systems["neupims"], iterations=3)
+    it = r.iterations
+    assert list(it.start_cycle[1:]) == list(it.end_cycle[:-1]) and it.end_cycle.iloc[-1] == r.result.total_cycles
+    assert r.time_ns == pytest.approx(it.ns.sum())
+
+
+def test_sub_batch_interleaving_faster_when_both_units_busy(systems):
+    one = run(systems["neupims"], batch=256, sub_batches=1)
+    two = run(systems["neupims"], batch=256, sub_batches=2)
     assert two.tokens_per_s > one.tokens_per_s
     assert two.pim_busy_fraction > 0.1 and two.npu_busy_fraction > 0.5
 
 
-def test_dual_row_buffers_never_slower_than_blocked(systems, shape):
+def test_dual_row_buffers_never_slower_than_blocked(systems):
     for b, sb in ((64, 1), (256, 2)):
-        dual = run(systems["neupims"], shape, batch=b, sub_batches=sb, channel_policy="round_robin")
-        blocked = run(systems["npu_pim_naive"], shape, batch=b, sub_batches=sb, channel_policy="round_robin")
+        dual = run(systems["neupims"], batch=b, sub_batches=sb, channel_policy="round_robin")
+        blocked = run(systems["npu_pim_naive"], batch=b, sub_batches=sb, channel_policy="round_robin")
         assert dual.tokens_per_s >= blocked.tokens_per_s * 0.999
+    # with interleaving the weight DMA overlaps attention: blocked PIM stalls it, dual row buffers do not
+    assert dual.tokens_per_s > blocked.tokens_per_s * 1.01
 
 
-def test_pim_beats_npu_only_on_long_contexts(systems, shape):
-    assert run(systems["npu_pim_naive"], shape).tokens_per_s > run(systems["npu_only"], shape).tokens_per_s
+def test_pim_beats_npu_only_on_long_contexts(systems):
+    assert run(systems["npu_pim_naive"]).tokens_per_s > run(systems["npu_only"]).tokens_per_s
 
 
-def test_serving_is_deterministic(systems, shape):
-    assert run(systems["neupims"], shape).time_ns == run(systems["neupims"], shape).time_ns
+def test_serving_is_deterministic(systems):
+    a, b = run(systems["neupims"]), run(systems["neupims"])
+    assert a.time_ns == b.time_ns and a.ops.equals(b.ops)
 
 
 def test_greedy_channel_placement_balances_at_least_as_well_at_admission():
@@ -81,36 +103,52 @@ def test_greedy_channel_placement_balances_at_least_as_well_at_admission():
     assert load.max() <= st.context.sum() / 32 + st.context.max()
 
 
-def test_fused_mha_head_cycles_follow_neupims_npu_only_branch():
-    from archsim.serving.costs import fused_mha_head_cycles
-    # L = 65: q·K^T GEMV (128+128-1) + 65//8; softmax 2·1 + 3·1; p·V: 8 + ceil(192/128)=2 GEMVs × (255 + 64//8)
-    assert fused_mha_head_cycles(np.array([65]), 64, 128, 128, 128)[0] == (255 + 8) + 5 + (8 + 2 * 263)
-    # L = 300: add tree 3 + 1 iterations, 3 vector iterations, ceil(427/128) = 4 p·V GEMVs
-    assert fused_mha_head_cycles(np.array([300]), 64, 128, 128, 128)[0] == (255 + 37) + (8 + 9) + (8 + 4 * 263)
+@pytest.mark.parametrize("model, tp", [("llama2_7b", 4), ("mixtral_8x7b", 4), ("gpt3_7b", 4)])
+@pytest.mark.parametrize("system", ["neupims", "gpu_a100_40gb"])
+def test_any_zoo_llm_serves_and_conserves_macs(systems, model, tp, system):
+    snap = (np.array([37, 500, 120, 9] * 4), np.arange(16) % 32)
+    r = serve(systems[system], model, load_request_dist("sharegpt"),
+              ServingOptions(batch=16, iterations=2, tp=tp, sub_batches=2), snapshot=snap)
+    step = DecodeStep(model, 16, [f"tp={tp}"])      # MACs are linear in the requests: split or not
+    lowered = sum(step.trace(snap[0] + 1 + it).total_macs for it in range(2))
+    assert r.result.total_macs == lowered
+    assert r.tokens_per_s > 0 and len(r.iterations) == 2
 
 
-def test_fused_mha_double_buffers_loads_behind_compute():
-    from archsim.serving.costs import fused_mha_cycles, fused_mha_head_cycles
-    ctx = np.full(16, 300)
-    per_req = 14 * int(fused_mha_head_cycles(np.array([300]), 64, 128, 128, 128)[0])
-    cyc, nbytes = fused_mha_cycles(ctx, 14, 64, 2, 128, 128, 128, 1024.0)
-    first_load = 14 * (2 * 300 * 64 + 64) * 2 / 1024.0
-    assert nbytes == 16 * 14 * (2 * 300 * 64 + 64) * 2
-    assert cyc == int(np.ceil(8 + first_load + 16 * per_req))          # compute-bound: only the first load shows
-    slow, _ = fused_mha_cycles(ctx, 14, 64, 2, 128, 128, 128, 1.0)       # bandwidth-bound: loads dominate
-    assert slow >= nbytes / 2                                             # at most two loads in flight
+def test_gpu_baseline_runs_every_op_on_the_gpu(systems):
+    r = run(systems["gpu_a100_40gb"])
+    assert set(r.ops.engine) == {"gpu"} and r.tokens_per_s > 0
 
 
-def test_npu_only_fused_mha_slower_than_roofline(systems, shape):
-    roof = run(systems["npu_only"], shape)
-    fused = run(systems["npu_only"], shape, npu_attention="fused_mha")
-    assert fused.tokens_per_s < roof.tokens_per_s
-    with pytest.raises(ValueError):
-        run(systems["npu_only"], shape, npu_attention="nope")
+def test_partitioner_places_attention_on_pim_only_when_pim_is_cheaper(systems, tmp_path):
+    assert run(systems["neupims"]).attention_unit == "pim"
+    assert run(systems["npu_only"]).attention_unit == "npu"
+    # the same NPU beside a PIM with one bank and one multiplier: attention stays on the arrays
+    slow = tmp_path / "slow_pim.yaml"
+    slow.write_text(f"extends: {REPO / 'arch_configs' / 'neupims.yaml'}\nname: slow_pim\n"
+                    "engines:\n  pim: {channels: 1, banks_per_channel: 1, mac_units_per_bank: 1}\n")
+    r = run(load_arch(slow))
+    assert r.attention_unit == "npu" and r.pim_macs == 0
 
 
-def test_gpu_baseline_runs(systems, shape):
-    assert run(systems["gpu_a100_40gb"], shape).tokens_per_s > 0
+def test_snapshot_replay_serves_exactly_the_given_requests(systems):
+    ctx = np.array([100, 200, 300, 400] * 16)
+    ch = np.arange(64) % 32
+    opts = ServingOptions(batch=64, iterations=2, sim_layers=1, tp=4)
+    r = serve(systems["neupims"], "gpt3_7b", load_request_dist("sharegpt"), opts, snapshot=(ctx, ch))
+    assert r.mean_context == pytest.approx((ctx.mean() + 1 + ctx.mean() + 2) / 2)   # +1: the new token
+    per_token = DecodeStep("gpt3_7b", 64, ["tp=4", "layers=1", "blocks_only=true"]).kv_bytes_per_token * 32
+    assert r.kv_bytes[0] == (ctx + 1).sum() * per_token
+    with pytest.raises(ValueError, match="snapshot"):
+        serve(systems["neupims"], "gpt3_7b", load_request_dist("sharegpt"), opts, snapshot=(ctx, ch + 32))
+
+
+@pytest.mark.parametrize("bad, match", [(dict(batch=0), "batch"), (dict(batch=65, sub_batches=2), "split"),
+                                        (dict(channel_policy="nope"), "channel policy"),
+                                        (dict(sim_layers=0), "sim_layers")])
+def test_bad_serving_options_are_named(systems, bad, match):
+    with pytest.raises(ValueError, match=match):
+        run(systems["neupims"], **bad)
 
 
 def test_neupims_experiment_quick(tmp_path, capsys):
@@ -123,32 +161,3 @@ def test_pim_gpt_experiment_quick(tmp_path, capsys):
     import experiments.pim_gpt as exp
     assert exp.main(["--quick", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "pim_gpt_headline.csv").exists() and "paper" in capsys.readouterr().out
-
-
-def test_partitioner_places_attention_on_pim_only_when_pim_is_cheaper(systems, shape, tmp_path):
-    from archsim.serving.placement import attention_unit
-    assert run(systems["neupims"], shape).attention_unit == "pim"
-    assert run(systems["npu_only"], shape).attention_unit == "npu"
-    assert attention_unit(systems["neupims"], "gpt3_7b", 4, 128, 300) == "pim"
-    # the same NPU beside a PIM with one bank and one multiplier: the partitioner keeps attention on the NPU,
-    # and the loop then streams the KV cache through the arrays like NPU-only
-    from tests.conftest import REPO
-    slow = tmp_path / "slow_pim.yaml"
-    slow.write_text(f"extends: {REPO / 'arch_configs' / 'neupims.yaml'}\nname: slow_pim\n"
-                    "engines:\n  pim: {channels: 1, banks_per_channel: 1, mac_units_per_bank: 1}\n")
-    slow_sys = ServingSystem.from_arch(load_arch(slow))
-    assert attention_unit(slow_sys, "gpt3_7b", 4, 128, 300) == "npu"
-    r = run(slow_sys, shape)
-    assert r.attention_unit == "npu" and r.pim_macs == 0
-
-
-def test_snapshot_replay_serves_exactly_the_given_requests(systems, shape):
-    ctx = np.array([100, 200, 300, 400] * 16)
-    ch = np.arange(64) % 32
-    r = serve(systems["neupims"], shape, load_request_dist("sharegpt"),
-              ServingOptions(batch=64, iterations=2, sim_layers=1, tp=4), snapshot=(ctx, ch))
-    assert r.mean_context == pytest.approx((ctx.mean() + 1 + ctx.mean() + 2) / 2)   # +1: the new token
-    assert r.kv_bytes[0] == (ctx + 1).sum() * shape.kv_bytes_per_token_layer * shape.layers
-    with pytest.raises(ValueError, match="snapshot"):
-        serve(systems["neupims"], shape, load_request_dist("sharegpt"),
-              ServingOptions(batch=64, iterations=1, sim_layers=1, tp=4), snapshot=(ctx, ch + 32))

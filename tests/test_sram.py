@@ -23,7 +23,7 @@ def test_double_buffering_halves_the_working_set():
 
 def test_peak_bandwidth_is_banks_times_ports_times_word():
     s = sram(banks=8, ports_per_bank=2, word_bytes=4)
-    assert s.bytes_per_cycle(1.0) == 64 and s.bandwidth_gbps(2.0) == 128
+    assert s.port_gbps(1.0) == 64 and s.bandwidth_gbps(2.0) == 128
     assert sram(bandwidth_gbps=10).bandwidth_gbps(1.0) == 10   # an explicit DMA port wins
     assert s.stream_cycles(64 * 10) == 10
 

@@ -47,7 +47,7 @@ def test_depthwise_on_the_array_uses_one_column():
                             "filter_sram": "s", "ofmap_sram": "s", "dram": "d"}},
         "memories": {"s": {"kind": "sram", "capacity_kib": 64}, "d": {"kind": "dram", "bandwidth_gbps": 1e6}},
     })
-    cost = SystolicArray("npu", arch.engines["npu"], arch).op_cost(conv(groups=32, c=32, f=32))
+    cost = SystolicArray("npu", arch.engines["npu"], arch).demand(conv(groups=32, c=32, f=32))
     # K = 9 on 8 rows -> 2 row folds, N = 1 -> 1 column of 8 used: mapping efficiency (8+1)/2 / 64
     assert cost.mapping_efficiency == pytest.approx((8 * 1 + 1 * 1) / 2 / 64)
     assert cost.macs == conv(groups=32, c=32, f=32).macs
@@ -60,7 +60,7 @@ def test_conv_reads_the_distinct_input_pixels_from_dram_not_the_im2col_copies():
                             "filter_sram": "s", "ofmap_sram": "s", "dram": "d"}},
         "memories": {"s": {"kind": "sram", "capacity_kib": 1024}, "d": {"kind": "dram", "bandwidth_gbps": 8}},
     })
-    cost = SystolicArray("npu", arch.engines["npu"], arch).op_cost(conv())
+    cost = SystolicArray("npu", arch.engines["npu"], arch).demand(conv())
     # buffers hold everything: DRAM supplies the 16x16x32 input once (not 256 x 288 im2col words) ...
     assert cost.traffic_bytes["d.ifmap.read"] == pytest.approx(16 * 16 * 32, rel=0.01)
     # ... while the array still reads every im2col element from the SRAM (once per column fold)

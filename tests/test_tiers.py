@@ -8,8 +8,8 @@ from archsim.errors import ConfigError
 from archsim.hw.dram.model import transfer
 from archsim.hw.dram.standards import get_standard
 from archsim.hw.tiers import TierCapacityError, build_tiers, dram_transfer_ns
-from archsim.sim.memory_resources import (Fetch, TierPlan, simulate_tiered, weight_staging_plan,
-                                          weight_tensor)
+from archsim.mapping.tier_plan import After, Fetch, Produce, TierPlan, weight_staging_plan, weight_tensor
+from archsim.sim.run import simulate
 from archsim.trace import Trace, TraceOp
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -27,6 +27,11 @@ def tiered_arch(sram_kib=256, hbm_devices=1, **tiers):
                      "tiers": {"kind": "tiers", "order": ["s", "hbm", "ddr"],
                                "devices": {"hbm": hbm_devices}, **tiers}},
     }
+
+
+def staged(arch, trace, **options):
+    """``simulate`` with the weights staged through the tiers (``weight_staging_plan`` with ``options``)."""
+    return simulate(arch, trace, tier_options=options)
 
 
 def gemm(i, m, n, k, deps=()):
@@ -48,7 +53,7 @@ def test_transfer_time_equals_the_dram_model_for_the_same_bytes():
 
 def test_simulated_staging_transfer_lasts_the_dram_model_time():
     arch = build_arch(tiered_arch())
-    result = simulate_tiered(arch, mlp_trace(layers=1), home="hbm")
+    result = staged(arch, mlp_trace(layers=1), home="hbm")
     (t,) = result.tier_transfers
     std = get_standard("HBM2")
     assert (t.src, t.dst, t.bytes) == ("hbm", "s", 256 * 256)
@@ -79,28 +84,25 @@ def test_placing_more_than_a_tier_holds_is_a_capacity_error():
     arch = build_arch(tiered_arch(sram_kib=16))
     big = Trace("big", (gemm(0, 8, 256, 256),))   # 64 KiB of weights
     with pytest.raises(TierCapacityError, match="'s'"):
-        simulate_tiered(arch, big, home="hbm")
+        staged(arch, big, home="hbm")
     data = tiered_arch()
     data["memories"]["hbm"]["capacity_gib"] = 1 / 2**20   # 1 KiB of HBM, 1 MiB... weights go to DDR instead
-    result = simulate_tiered(build_arch(data), mlp_trace(layers=2))
+    result = staged(build_arch(data), mlp_trace(layers=2))
     assert set(t.src for t in result.tier_transfers) == {"ddr"}
-    from archsim.sim.engine import run_schedule  # a plan forcing HBM overflows at placement
-    from archsim.mapping import MAPPERS
+    from archsim.mapping import MAPPERS   # a plan forcing HBM overflows at placement
     from archsim.sim.run import build_engines
     arch = build_arch(data)
-    engines = build_engines(arch)
-    schedule = MAPPERS["by_kind"](mlp_trace(layers=2), engines)
+    schedule = MAPPERS["by_kind"](mlp_trace(layers=2), build_engines(arch))
     with pytest.raises(TierCapacityError, match="fit in none"):
         weight_staging_plan(schedule, build_tiers(arch), home="hbm")
     plan = TierPlan({"w0": 4096}, {"w0": "hbm"}, {0: (Fetch("w0", "s"),)})
-    costs = {e.op.id: engines[e.engine].op_cost(e.op) for e in schedule.entries}
     with pytest.raises(TierCapacityError, match="overflows placing 'w0'"):
-        run_schedule(schedule, arch, engines, costs, tier_plan=plan)
+        simulate(arch, mlp_trace(layers=2), tier_plan=plan)
 
 
 def test_bytes_per_tier_add_up():
     trace = mlp_trace(layers=6)
-    result = simulate_tiered(build_arch(tiered_arch()), trace, home=["hbm", "ddr"])
+    result = staged(build_arch(tiered_arch()), trace, home=["hbm", "ddr"])
     table = result.tier_traffic.set_index("tier")
     weights = sum(op.weight_bytes for op in trace.ops)
     assert table.read_bytes.sum() == table.write_bytes.sum() == weights
@@ -113,7 +115,7 @@ def test_bytes_per_tier_add_up():
 
 def test_an_op_never_starts_before_its_staged_inputs_arrive():
     trace = mlp_trace(layers=6)
-    result = simulate_tiered(build_arch(tiered_arch()), trace, home="ddr")
+    result = staged(build_arch(tiered_arch()), trace, home="ddr")
     ops = result.ops.set_index("op_id")
     arrivals = {t.tensor: t.end_cycle for t in result.tier_transfers if t.dst == "s"}
     for op in trace.ops:
@@ -122,7 +124,7 @@ def test_an_op_never_starts_before_its_staged_inputs_arrive():
 
 def test_occupancy_never_exceeds_capacity_even_when_staging_must_wait():
     trace = mlp_trace(layers=8)     # 64 KiB of weights per op, SRAM holds two of them
-    result = simulate_tiered(build_arch(tiered_arch(sram_kib=128)), trace, home="hbm", buffers=4)
+    result = staged(build_arch(tiered_arch(sram_kib=128)), trace, home="hbm", buffers=4)
     occ = result.occupancy
     caps = result.tier_capacity_bytes
     assert (occ.bytes >= 0).all()
@@ -134,20 +136,20 @@ def test_occupancy_never_exceeds_capacity_even_when_staging_must_wait():
 def test_double_buffering_overlaps_loads_with_compute():
     trace = mlp_trace(layers=8, d=256, m=256)
     arch = build_arch(tiered_arch())
-    one = simulate_tiered(arch, trace, home="ddr", buffers=1)
-    two = simulate_tiered(arch, trace, home="ddr", buffers=2)
+    one = staged(arch, trace, home="ddr", buffers=1)
+    two = staged(arch, trace, home="ddr", buffers=2)
     assert two.total_cycles < one.total_cycles
     # single-buffered, every load starts only after the previous op ended
     ops = one.ops.set_index("op_id")
     for t in one.tier_transfers:
-        if t.op_id > 0:
-            assert t.start_cycle >= ops.loc[t.op_id - 1, "end_cycle"]
+        if t.consumer_op > 0:
+            assert t.start_cycle >= ops.loc[t.consumer_op - 1, "end_cycle"]
 
 
 def test_tier_results_are_deterministic_and_in_the_summary():
     arch = build_arch(tiered_arch())
-    a = simulate_tiered(arch, mlp_trace(), home="ddr")
-    b = simulate_tiered(arch, mlp_trace(), home="ddr")
+    a = staged(arch, mlp_trace(), home="ddr")
+    b = staged(arch, mlp_trace(), home="ddr")
     assert a.tier_transfers == b.tier_transfers and a.tier_occupancy == b.tier_occupancy
     assert a.summary()["tiers"]["s"]["write"] == sum(op.weight_bytes for op in mlp_trace().ops)
 
@@ -193,8 +195,8 @@ def test_sn40l_like_weights_in_ddr_or_hbm_are_staged_to_sram():
     assert system.tier("hbm").capacity_bytes == 64 * 2**30
     assert system.tier("ddr").capacity_bytes == 1536 * 2**30
     trace = mlp_trace(layers=4, d=2048, m=16)     # decode-like: 8 MiB of weights per op
-    from_hbm = simulate_tiered(arch, trace, home="hbm")
-    from_ddr = simulate_tiered(arch, trace, home="ddr")
+    from_hbm = staged(arch, trace, home="hbm")
+    from_ddr = staged(arch, trace, home="ddr")
     assert {t.src for t in from_hbm.tier_transfers} == {"hbm"}
     assert {t.src for t in from_ddr.tier_transfers} == {"ddr"}
     # HBM (~1.7 TB/s sustained) stages the next op's 4 MiB while the current one computes: ops run back to
@@ -210,20 +212,12 @@ def test_sn40l_like_weights_in_ddr_or_hbm_are_staged_to_sram():
 
 
 def test_a_spilled_activation_is_stored_freed_and_fetched_back():
-    from archsim.mapping import MAPPERS
-    from archsim.sim.engine import run_schedule
-    from archsim.sim.memory_resources import After, Produce
-    from archsim.sim.run import build_engines
-
     arch = build_arch(tiered_arch())
-    engines = build_engines(arch)
-    schedule = MAPPERS["by_kind"](mlp_trace(layers=3), engines)
-    costs = {e.op.id: engines[e.engine].op_cost(e.op) for e in schedule.entries}
     # op 0 writes a0 into SRAM, which is spilled to HBM; op 2 needs it back (op 1 runs in between)
     plan = TierPlan({"a0": 8192, "w1": 65536}, {"w1": "hbm"},
                     fetch={1: (Fetch("w1", "s"),), 2: (Fetch("a0", "s"),)}, produce={0: (Produce("a0", "s"),)},
                     after={0: (After("store", "a0", "hbm"), After("free", "a0", "s"))}, buffers=1)
-    result = run_schedule(schedule, arch, engines, costs, tier_plan=plan)
+    result = simulate(arch, mlp_trace(layers=3), tier_plan=plan)
     store, fetch = [t for t in result.tier_transfers if t.tensor == "a0"]
     assert (store.src, store.dst, fetch.src, fetch.dst) == ("s", "hbm", "hbm", "s")
     ops = result.ops.set_index("op_id")

@@ -2,14 +2,17 @@
 
 Conservation (tested): for every component, the sum of its per-op dynamic energy equals its
 ``dynamic_pj`` in ``per_component``; ``total_pj`` = dynamic + static. Static energy (leakage,
-DRAM background and refresh) belongs to the components over the whole run and is not split over ops.
+DRAM background and refresh, a baseline's board power) belongs to the components over the whole run and
+is not split over ops.
 
-Actions counted per op record (units in brackets):
-* systolic engine: ``mac`` and ``pe_register`` [MAC] = the op's MACs;
-* vector engine: ``op`` [lane-operation] = utilization * total_cycles * lanes (the work the unit did);
-* every ``traffic_bytes`` key ``<memory>.<operand>.<read|write>``: ``read``/``write`` [bit] on that
-  memory; on DRAM also ``activate`` [bit] (one ACT+PRE per row-buffer's worth of bits moved);
-* a link transfer: ``transfer`` [bit] on the link, charged to the consuming op.
+Actions counted per op record — nothing here depends on the kind of hardware:
+* the engine's own actions, as its model declared them in the record (``mac``/``pe_register`` of an array,
+  ``op`` of a vector unit, PIM commands …), priced by the engine kind's pricer;
+* every ``traffic_bytes`` key ``<memory>.<operand>.<read|write>``: the actions the memory's kind makes of
+  that access (``traffic_actions``: bits read/written, plus bits activated on DRAM); keys naming an engine
+  are that engine's internal memory, priced within the engine (a GPU's board power);
+* a DMA transfer: the bits read at its source memory and written at its destination; a link transfer:
+  ``transfer`` bits on the link. Charged to the op the transfer served.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from archsim.config import Arch
 from archsim.energy.prices import PriceBook, price_arch
 from archsim.energy.spec import EnergySpec
 from archsim.energy.table import DEFAULT_TABLE, EnergyError, EnergyTable, load_table
-from archsim.sim.result import Result
+from archsim.sim.result import OpRecord, Result
 
 PER_OP_COLUMNS = ["op_id", "name", "kind", "engine", "component", "action", "count", "unit", "pj_per_unit",
                   "energy_pj"]
@@ -87,39 +90,45 @@ class EnergyReport:
 
 
 def _links_used(result: Result) -> tuple[str, ...]:
-    return tuple(sorted({t.link for t in result.transfers}))
+    return tuple(sorted({t.link for t in result.transfers if t.kind == "link"}))
 
 
 def op_actions(result: Result, arch: Arch, book: PriceBook) -> list[tuple]:
     """(op_id, name, kind, engine, component, action, count) for every priced action of every op."""
+    from archsim.hw.registry import memory_model
+
     rows: list[tuple] = []
-    by_id = {r.op_id: r for r in result.records}
+    memories = {name: memory_model(arch, name) for name in arch.memories}
+
+    def access(head, key: str, n_bytes: float) -> None:
+        mem, _, rest = key.partition(".")
+        if mem in memories:
+            for action, count in memories[mem].traffic_actions(rest.rsplit(".", 1)[-1], n_bytes):
+                rows.append((*head, mem, action, count))
+        elif mem not in arch.engines:
+            raise EnergyError(f"op {head[1]!r}: traffic key {key!r} names unknown memory {mem!r}")
+
+    first: dict[int, OpRecord] = {}
     for r in result.records:
+        first.setdefault(r.op_id, r)
         head = (r.op_id, r.name, r.kind, r.engine)
-        engine_kind = arch.engines[r.engine].kind
-        if engine_kind == "systolic":
-            if r.macs:
-                rows.append((*head, r.engine, "mac", float(r.macs)))
-                rows.append((*head, r.engine, "pe_register", float(r.macs)))
-        elif engine_kind == "vector":
-            work = r.utilization * r.total_cycles * book.lanes[r.engine]
-            if work:
-                rows.append((*head, r.engine, "op", float(work)))
-        else:
-            raise EnergyError(f"engines.{r.engine}: no energy model for engine kind {engine_kind!r}")
+        for action, count in sorted(r.actions.items()):
+            if count:
+                rows.append((*head, r.engine, action, float(count)))
         for key, n_bytes in sorted(r.traffic_bytes.items()):
-            if not n_bytes:
-                continue
-            mem, _, rest = key.partition(".")
-            direction = rest.rsplit(".", 1)[-1]
-            if mem not in arch.memories:
-                raise EnergyError(f"op {r.name!r}: traffic key {key!r} names unknown memory {mem!r}")
-            rows.append((*head, mem, direction, 8.0 * n_bytes))
-            if arch.memories[mem].kind == "dram":
-                rows.append((*head, mem, "activate", 8.0 * n_bytes))
+            if n_bytes:
+                access(head, key, n_bytes)
     for t in result.transfers:
-        c = by_id[t.consumer_op]
-        rows.append((c.op_id, c.name, c.kind, c.engine, t.link, "transfer", 8.0 * t.bytes))
+        served = first.get(t.consumer_op if t.consumer_op >= 0 else t.producer_op)
+        head = ((served.op_id, served.name, served.kind, served.engine) if served is not None
+                else (-1, t.link, "transfer", ""))
+        if t.kind == "link":
+            rows.append((*head, t.link, "transfer", 8.0 * t.bytes))
+            continue
+        if t.src in memories:
+            access(head, f"{t.src}.dma.read", t.bytes)
+        if t.dst in memories:
+            access(head, f"{t.dst}.dma.write", t.bytes)
     return rows
 
 

@@ -13,7 +13,9 @@ T4 and a Xeon Gold 6154). archsim does not emulate them cycle by cycle; it model
 * ``kernel_launch_us``: the per-operator host overhead of an eager framework (PyTorch dispatch +
   CUDA launch), which dominates batch-1 token generation of small models.
 
-Cycles are reported in the engine's clock (``clock_ghz``), so results plug into the event engine.
+Cycles are reported in the engine's clock (``clock_ghz``), so results plug into the event engine. The
+device's own DRAM is inside the model (its traffic is reported as ``<engine>.dram.*``, priced within the
+board power): it is no port of the architecture. Energy: ``board_power_w`` × time, as static power.
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from typing import Literal
 from pydantic import Field
 
 from archsim.config.schema import StrictModel
-from archsim.hw.cost import OpCost
+from archsim.hw.demand import IDLE, Demand, single_phase
 from archsim.hw.registry import ComponentKind, register
+from archsim.hw.shares import Split, split_op
+from archsim.hw.systolic import op_key
 from archsim.trace import TraceOp
 from archsim.trace.kinds import is_zero_cost
 
@@ -57,6 +61,12 @@ class RooflineProcessor:
         self.name = name
         self.params = params
         self.clock_ghz = params.clock_ghz
+        self._demands: dict[tuple, Demand] = {}
+
+    @property
+    def peak_macs_per_cycle(self) -> float:
+        """Peak MACs per cycle of ``clock_ghz`` (half the peak FLOP/s)."""
+        return self.params.peak_tflops * 1e3 / 2 / self.clock_ghz
 
     def supports(self, op: TraceOp) -> bool:
         """Every operator."""
@@ -69,23 +79,46 @@ class RooflineProcessor:
         memory = n_bytes / (p.bandwidth_gbps * p.memory_efficiency)           # GB/s = bytes/ns
         return max(compute, memory) + launches * p.kernel_launch_us * 1e3
 
-    def op_cost(self, op: TraceOp) -> OpCost:
-        """Roofline cost of ``op`` (cycles of ``clock_ghz``)."""
+    def demand(self, op: TraceOp, resident: frozenset[str] = frozenset(), **_placement) -> Demand:
+        """Roofline demand of ``op`` (cycles of ``clock_ghz``); everything streams from the device's DRAM."""
         if is_zero_cost(op.kind):
-            return OpCost(0, 0, 0, 0, 0.0)
+            return IDLE
+        key = op_key(op)
+        hit = self._demands.get(key)
+        if hit is not None:
+            return hit
         flops = op.flops or 2 * op.macs
         moved = op.input_bytes + op.weight_bytes + op.output_bytes
-        ns = self.op_time_ns(flops, moved)
-        cycles = int(math.ceil(ns * self.clock_ghz))
+        cycles = int(math.ceil(self.op_time_ns(flops, moved) * self.clock_ghz))
         compute = int(math.ceil(flops / (self.params.peak_tflops * 1e3) * self.clock_ghz))
-        peak = self.params.peak_tflops * 1e3 / 2 / self.clock_ghz
-        return OpCost(cycles, min(compute, cycles), max(0, cycles - compute), op.macs,
-                      op.macs / (cycles * peak) if cycles else 0.0,
-                      traffic_bytes={f"{self.name}.dram.read": float(op.input_bytes + op.weight_bytes),
-                                     f"{self.name}.dram.write": float(op.output_bytes)})
+        peak = self.peak_macs_per_cycle
+        hit = self._demands[key] = single_phase(
+            cycles, None, compute_cycles=min(compute, cycles), macs=op.macs,
+            utilization=op.macs / (cycles * peak) if cycles else 0.0,
+            traffic_bytes={f"{self.name}.dram.read": float(op.input_bytes + op.weight_bytes),
+                           f"{self.name}.dram.write": float(op.output_bytes)})
+        return hit
+
+    def split(self, op: TraceOp, n: int) -> Split:
+        """``n`` shares of ``op`` for identical devices."""
+        return split_op(op, n)
+
+
+def price_roofline(pricer, name: str, p: RooflineParams) -> None:
+    """A measured-style baseline: no per-action energy; ``board_power_w`` is its static power over the run
+    (EnergyError when the preset does not give one)."""
+    from archsim.energy.table import EnergyError
+
+    if p.board_power_w is None:
+        raise EnergyError(f"engines.{name}: a {p.kind} baseline's energy is its board power; set board_power_w")
+    pricer.book.area_um2[name] = float("nan")
+    if pricer.spec.include_static:
+        pricer.book.static_mw[name] = p.board_power_w * 1e3 * p.devices
 
 
 GPU = register(ComponentKind("gpu", "engine", GpuParams, RooflineProcessor,
-                             "GPU baseline: roofline with efficiency factors and per-kernel launch overhead"))
+                             "GPU baseline: roofline with efficiency factors and per-kernel launch overhead",
+                             pricer=price_roofline))
 CPU = register(ComponentKind("cpu", "engine", CpuParams, RooflineProcessor,
-                             "CPU baseline: roofline with efficiency factors and per-operator overhead"))
+                             "CPU baseline: roofline with efficiency factors and per-operator overhead",
+                             pricer=price_roofline))

@@ -16,8 +16,11 @@ Layout of a matrix (N output rows × K inputs, FP16 words) in one channel, Newto
 
 ``row_buffers`` is the NeuPIMs distinction: ``single`` (Newton, *blocked*: while a PIM command runs no
 normal read/write can use the channel) or ``dual`` (a second row buffer per bank: normal reads and writes
-proceed concurrently with PIM work, sharing only the command bus, where PIM commands have priority).
-``overlap_cycles`` turns that into the time a PIM phase and a normal-traffic phase take together.
+proceed concurrently with PIM work, sharing only the command bus, where PIM commands have priority). A PIM
+task's demand holds the data bus of ``memory`` (the DRAM of the architecture whose banks compute) for its
+whole duration: all of it when blocked, with dual row buffers the share ordinary streams lose to the
+command slots PIM commands take (``bus_hold``); the event engine makes ordinary traffic on that memory wait
+or slow down accordingly.
 
 ``host_command_issue`` bounds a phase by the host's instruction issue (NeuPIMs' simulator issues one PIM
 instruction per core cycle for all channels: NeuPIMSystolicWS::pim_ld_queue_cycle, casys-kaist/NeuPIMs
@@ -38,8 +41,10 @@ import numpy as np
 from pydantic import Field
 
 from archsim.config.schema import StrictModel
-from archsim.hw.cost import OpCost
+from archsim.hw.demand import Demand, single_phase
 from archsim.hw.registry import ComponentKind, register
+from archsim.hw.shares import Split, split_op
+from archsim.hw.systolic import op_key
 from archsim.trace import TraceOp
 
 
@@ -74,6 +79,15 @@ class PimParams(StrictModel):
                        "are per rank; NeuPIMs' 1 GB HBM2 channels have 2)")
     clock_ghz: float | None = Field(default=None, gt=0, description="default: 1 / the standard's tCK")
     capacity_gib: float | None = Field(default=None, gt=0, description="PIM memory capacity, GiB")
+    memory: str | None = Field(default=None, description="the memory of the architecture whose banks compute "
+                               "(its data bus is held while PIM runs: all of it blocked, the command-bus share "
+                               "with dual row buffers)")
+    kv_layout: Literal["neupims", "pim_gpt"] = Field(
+        default="neupims", description="decode-attention layout: neupims = a request's KV on one channel, keys "
+        "token-major with heads concatenated, V^T one row per bank row; pim_gpt = heads spread over channels, "
+        "K and V^T per head with short rows packed")
+    energy_standard: str | None = Field(default=None, description="DRAM standard of the energy table whose IDD "
+                                        "currents price the commands (default: standard)")
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,7 @@ class PimDevice:
         mac_interval = params.mac_interval_cycles or int(t["tCCD_L"])
         self.timing = np.array([t["tRCDRD"], t["tRAS"], t["tRP"], t["tRRD_S"], t["tFAW"], mac_interval,
                                 t["tCCD_S"], t["tBL"], t["CL"], t["CWL"], t["tREFI"], t["tRFC"]], np.int64)
+        self._demands: dict[tuple, Demand] = {}
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -344,34 +359,123 @@ class PimDevice:
         order = np.argsort(ch, kind="stable")
         return self.run(self.gemv_jobs(n_rows, k_cols, ch[order]))
 
-    def overlap_cycles(self, pim_cycles: int, normal_bytes: float, ca_fraction: float) -> int:
-        """Cycles for a PIM phase and ``normal_bytes`` of ordinary reads/writes on the same channels.
-
-        Single row buffer (blocked): the two are exclusive, so they add. Dual row buffers: they run at
-        once; normal traffic loses the command-bus slots PIM commands take (PIM has priority), so it
-        moves at ``(1 - ca_fraction)`` of its bandwidth while PIM is busy.
-        """
-        normal = normal_bytes / self.bytes_per_cycle
-        if self.params.row_buffers == "single":
-            return int(math.ceil(pim_cycles + normal))
-        slowed = normal / max(1e-9, 1.0 - ca_fraction)
-        if slowed <= pim_cycles:
-            return int(math.ceil(max(pim_cycles, slowed)))
-        # after the PIM phase ends the rest goes at full speed
-        done_during = pim_cycles * (1.0 - ca_fraction)
-        return int(math.ceil(pim_cycles + (normal - done_during)))
-
     # ------------------------------------------------------------------ engine interface
-    def supports(self, op: TraceOp) -> bool:
-        """GEMVs (``kind: gemv``, M == 1) only: everything else goes to the host/NPU."""
-        return op.kind == "gemv"
+    @staticmethod
+    def is_attention(op: TraceOp) -> bool:
+        """Decode attention: a matrix op over the KV cache (q·K^T or p·V)."""
+        return op.kind in ("gemv", "gemm") and op.kv_cache_bytes > 0
 
-    def op_cost(self, op: TraceOp) -> OpCost:
-        """A trace GEMV (B independent N×K products) on all channels; cycles of the PIM clock."""
-        cost = self.gemv_cost(op.dim("N"), op.dim("K"), op.dim("B", 1))
-        return OpCost(cost.cycles, cost.cycles, 0, op.macs, cost.utilization,
-                      traffic_bytes={f"{self.name}.pim.mac": float(op.input_bytes + op.weight_bytes)})
+    def supports(self, op: TraceOp) -> bool:
+        """Weight GEMVs (``kind: gemv``) and decode attention over the KV cache; everything else goes to the
+        host (NPU / ASIC)."""
+        return op.kind == "gemv" or self.is_attention(op)
+
+    def attention_jobs(self, op: TraceOp, kv_channels=None) -> PimJobs:
+        """The PIM jobs of a decode-attention op whose requests' KV caches sit on ``kv_channels`` (one channel
+        per request; default: request r on channel r mod channels), in the device's ``kv_layout``:
+
+        * ``neupims`` — a request's KV cache on one channel; keys token-major with its heads concatenated in a
+          row (``head_concat_jobs``), V^T one row per bank row (NeuPIMs' PIMTensor KEY/VALUE layout);
+        * ``pim_gpt`` — a request's heads spread over the channels; per head K row-major (context × d) and
+          V^T (d × context), short rows packed (PIM-GPT's mapping).
+
+        The query heads of a request (KV heads × the GQA group) each make their own pass over the rows."""
+        ragged = op.ragged_dim or "N"
+        lens = np.asarray(op.seq_lens or (op.dim(ragged),) * op.dim("B", 1), np.int64)
+        heads = op.dim("B", 1) // lens.size * op.dim("M", 1)
+        logit = ragged == "N"
+        head_dim = op.dim("K") if logit else op.dim("N")
+        if self.params.kv_layout == "pim_gpt":
+            ctx = np.repeat(lens, heads)
+            ch = np.arange(ctx.size, dtype=np.int64) % self.channels
+            order = np.argsort(ch, kind="stable")
+            ctx, ch = ctx[order], ch[order]
+            return self.gemv_jobs(ctx, head_dim, ch) if logit else self.gemv_jobs(head_dim, ctx, ch)
+        if kv_channels is None:
+            ch = np.arange(lens.size, dtype=np.int64) % self.channels
+        else:
+            ch = np.asarray(kv_channels, np.int64)
+            if ch.shape != lens.shape:
+                raise ValueError(f"op {op.name!r}: {ch.size} KV channels for {lens.size} requests")
+        order = np.argsort(ch, kind="stable")
+        lens, ch = lens[order], ch[order]
+        if logit:
+            return self.head_concat_jobs(lens, heads, head_dim, ch)
+        return self.gemv_jobs(head_dim, lens, ch, repeats=heads, pack_short_rows=False)
+
+    def demand(self, op: TraceOp, resident: frozenset[str] = frozenset(), kv_channels=None,
+               **_placement) -> Demand:
+        """Demand of a weight GEMV (partitioned over all channels by output rows, one pass per input vector)
+        or of decode attention (``attention_jobs``) in PIM cycles. While it runs it holds the data bus of the
+        memory its banks belong to (``memory``): ``bus_hold`` of it. Cached per (op shape, channels): every
+        layer of a decode step asks the same."""
+        channels = None if kv_channels is None else np.asarray(kv_channels, np.int64)
+        key = (op_key(op), None if channels is None else channels.tobytes())
+        hit = self._demands.get(key)
+        if hit is None:
+            if len(self._demands) > 4096:
+                self._demands.clear()
+            hit = self._demands[key] = self._demand(op, channels)
+        return hit
+
+    def _demand(self, op: TraceOp, kv_channels) -> Demand:
+        if self.is_attention(op):
+            jobs = self.attention_jobs(op, kv_channels)
+        else:
+            vectors = op.dim("B", 1) * op.dim("M", 1)
+            jobs = PimJobs.concat([self.weight_gemv_jobs(op.dim("N"), op.dim("K"))] * vectors)
+        cost = self.run(jobs)
+        holds = {}
+        if self.params.memory:
+            holds[self.params.memory] = self.bus_hold(cost.ca_fraction)
+        processed = op.kv_cache_bytes if self.is_attention(op) else op.weight_bytes
+        return single_phase(cost.cycles, None, compute_cycles=cost.cycles, macs=op.macs,
+                            utilization=cost.utilization, holds=holds,
+                            traffic_bytes={f"{self.name}.banks.read": float(processed)},
+                            actions={k: float(v) for k, v in cost.counts.items() if v})
+
+    def bus_hold(self, ca_fraction: float) -> float:
+        """Fraction of the memory's data bandwidth ordinary traffic loses while PIM runs. Blocked (single row
+        buffer): all of it. Dual row buffers: ordinary streaming needs one RD/WR command per burst, i.e. one
+        command-bus slot every ``burst_cycles`` cycles; PIM commands (priority) take ``ca_fraction`` of the
+        slots, so streams keep full speed while ``(1 - ca_fraction) × burst_cycles >= 1`` and lose the rest."""
+        if self.params.row_buffers == "single":
+            return 1.0
+        return max(0.0, 1.0 - (1.0 - ca_fraction) * self.standard.burst_cycles)
+
+    def split(self, op: TraceOp, n: int) -> Split:
+        """``n`` shares of ``op`` for identical PIM devices."""
+        return split_op(op, n)
+
+
+def price_pim(pricer, name: str, p: PimParams) -> None:
+    """PIM commands priced from an IDD set of the energy table (``archsim.energy.dram``): a bank activation =
+    ACT+PRE of a row's bits, an all-bank MAC command = the table's ``all_bank_compute`` multiple of one read
+    command (NeuPIMs' relation), result and GWRITE bursts = a read / write burst; static = one device's
+    background and refresh per channel."""
+    from archsim.energy.dram import dram_energy
+    from archsim.energy.prices import Price
+    from archsim.hw.dram.standards import get_standard
+
+    who = f"engines.{name}"
+    std_name = p.energy_standard or p.standard
+    de = dram_energy(pricer.table.dram_standard(std_name, who))
+    std = get_standard(p.standard)
+    row_bits = (p.row_bytes or std.org.row_bytes) * 8
+    burst_bits = std.org.access_bytes * 8
+    mult = pricer.table.pim_relation("all_bank_compute")["read_command_multiple"]
+    label = f"dram[{std_name}]"
+    prices = {"bank_activations": de.activate_pj_per_row_bit * row_bits,
+              "mac_cmds": mult * de.read_pj_per_bit * burst_bits,
+              "readout_bursts": de.read_pj_per_bit * burst_bits, "gwrite_bursts": de.write_pj_per_bit * burst_bits,
+              "precharges": 0.0, "refreshes": 0.0, "ca_commands": 0.0}
+    for action, pj in prices.items():
+        pricer.book.dynamic[(name, action)] = Price(name, action, pj, "command", (label,))
+    pricer.book.area_um2[name] = float("nan")
+    if pricer.spec.include_static and not p.memory:
+        channels = p.channels or std.org.channels
+        pricer.book.static_mw[name] = channels * (de.background_mw_per_device + de.refresh_mw_per_device)
 
 
 PIM = register(ComponentKind("pim", "engine", PimParams, PimDevice,
-                             "all-bank PIM DRAM (MAC units per bank, single or dual row buffers)"))
+                             "all-bank PIM DRAM (MAC units per bank, single or dual row buffers)", pricer=price_pim))

@@ -1,18 +1,28 @@
-"""The one registry through which config, mappers and simulator find hardware models.
+"""The one registry through which config, mappers, simulator and energy accounting find hardware kinds.
 
-Each hardware module registers its ``kind:`` name once, with the pydantic model that validates
-its YAML parameters and the class that models it::
+Each hardware module registers its ``kind:`` name once, in its own file, with the pydantic model that
+validates its YAML parameters, the class that models it and the function that prices its energy::
 
-    register(ComponentKind("systolic", "engine", SystolicParams, SystolicArray))
+    register(ComponentKind("systolic", "engine", SystolicParams, SystolicArray, pricer=price_systolic))
 
-Adding a new engine touches its own module (plus a preset YAML); nothing else changes.
-The table is filled at import time of ``archsim.hw`` and never mutated afterwards.
+Built-in kinds are found by importing every module of the ``archsim.hw`` package (no hand-kept list), so
+adding a kind is one new module plus its preset YAML; a kind registered from anywhere else (a plug-in, a
+test) works the same way once its module has been imported.
+
+* an **engine** model implements ``archsim.hw.demand.EngineModel`` (``supports``, ``demand``, ``split``);
+  it is built as ``model(name, params, arch)``;
+* a **memory** model is built as ``model(params)`` and answers ``port_gbps(clock_ghz)`` (the bandwidth
+  concurrent streams share, GB/s; None for a memory that is not itself a port, such as ``kind: tiers``) and
+  ``traffic_actions(direction, n_bytes)`` (the energy actions an access is made of);
+* ``pricer(pricer, name, params)`` adds the component's prices, static power and area to an
+  ``archsim.energy.prices.Pricer``'s book.
 """
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 from pydantic import BaseModel
 
@@ -21,34 +31,33 @@ Category = Literal["engine", "memory", "link"]
 
 @dataclass(frozen=True)
 class ComponentKind:
-    """A registered hardware kind: its YAML ``kind:`` name, category, parameter schema and model class."""
+    """A registered hardware kind: its YAML ``kind:`` name, category, parameter schema, model class and
+    energy pricer (None: the kind has no energy model yet, and energy accounting says so)."""
 
     kind: str
     category: Category
     params: type[BaseModel]
     model: type
     description: str = ""
+    pricer: Callable | None = None
 
 
 _KINDS: dict[tuple[Category, str], ComponentKind] = {}
-
-# Modules whose import registers the built-in kinds (imported on first lookup, to keep
-# `archsim.config` importable from inside the hardware modules without a cycle).
-BUILTIN_MODULES = (
-    "archsim.hw.sram",
-    "archsim.hw.dram",
-    "archsim.hw.tiers",
-    "archsim.hw.systolic",
-    "archsim.hw.vector",
-    "archsim.hw.pim",
-    "archsim.hw.gpu",
-)
+_NOT_KINDS = frozenset({"registry", "demand", "shares", "dataflows"})
+_loaded = False
 
 
 def load_builtin_kinds() -> None:
-    """Import every built-in hardware module so that its kind is registered (idempotent)."""
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+    """Import every module of the ``archsim.hw`` package so that its kinds are registered (idempotent)."""
+    global _loaded
+    if _loaded:
+        return
+    import archsim.hw as hw
+
+    for info in pkgutil.iter_modules(hw.__path__):
+        if info.name not in _NOT_KINDS:
+            importlib.import_module(f"archsim.hw.{info.name}")
+    _loaded = True
 
 
 def register(component: ComponentKind) -> ComponentKind:
@@ -61,6 +70,12 @@ def register(component: ComponentKind) -> ComponentKind:
     return component
 
 
+def unregister(component: ComponentKind) -> None:
+    """Remove ``component`` (for a kind a test registered for its own use)."""
+    if _KINDS.get((component.category, component.kind)) is component:
+        del _KINDS[(component.category, component.kind)]
+
+
 def lookup(category: Category, kind: str) -> ComponentKind | None:
     """Return the registered component of ``category`` named ``kind``, or None."""
     load_builtin_kinds()
@@ -71,3 +86,19 @@ def kinds(category: Category) -> list[str]:
     """Sorted names of all registered kinds in ``category``."""
     load_builtin_kinds()
     return sorted(k for (c, k) in _KINDS if c == category)
+
+
+def memory_model(arch, name: str):
+    """The model object of memory ``name`` of ``arch`` (built from its validated parameters)."""
+    params = arch.memories[name]
+    return lookup("memory", params.kind).model(params)
+
+
+def memory_port_gbps(arch, name: str) -> float:
+    """Bandwidth (GB/s) concurrent streams share on memory ``name`` of ``arch`` (ValueError when it is not a
+    port, e.g. a ``kind: tiers`` entry)."""
+    gbps = memory_model(arch, name).port_gbps(arch.clock_ghz)
+    if gbps is None:
+        raise ValueError(f"memory {name!r} of {arch.name!r} is a {arch.memories[name].kind!r}, not a memory "
+                         f"data can stream from")
+    return float(gbps)

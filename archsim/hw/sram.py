@@ -87,9 +87,14 @@ class Sram:
             return float(self.params.bandwidth_gbps)
         return self.words_per_cycle * self.params.word_bytes * self.clock_ghz(arch_clock_ghz)
 
-    def bytes_per_cycle(self, clock_ghz: float) -> float:
-        """Bytes per cycle of a ``clock_ghz`` clock (the same convention as ``Dram.bytes_per_cycle``)."""
-        return self.bandwidth_gbps(clock_ghz) / clock_ghz
+    def port_gbps(self, arch_clock_ghz: float) -> float:
+        """The bandwidth concurrent streams into and out of this SRAM share (GB/s): ``bandwidth_gbps``."""
+        return self.bandwidth_gbps(arch_clock_ghz)
+
+    @staticmethod
+    def traffic_actions(direction: str, n_bytes: float) -> list[tuple[str, float]]:
+        """Energy actions of moving ``n_bytes`` in ``direction`` (read/write): that many bits read or written."""
+        return [(direction, 8.0 * n_bytes)]
 
     def latency_ns(self, arch_clock_ghz: float) -> float:
         """Access latency in ns."""
@@ -159,5 +164,27 @@ def fits(n_bytes: int, sram: Sram, double_buffered: bool | None = None) -> bool:
     return int(n_bytes) <= usable
 
 
-SRAM = register(ComponentKind("sram", "memory", SramParams, Sram, "on-chip scratchpad SRAM"))
+def price_sram(pricer, name: str, p: SramParams) -> None:
+    """Read/write energy per bit by bank capacity (``archsim.energy.sram``); area = bits × bit-cell area;
+    static power = bits × bit-cell leakage."""
+    from archsim.energy.prices import Price
+    from archsim.energy.sram import sram_access
+
+    who = f"memories.{name}"
+    bank_kib = p.capacity_kib / p.banks
+    for action in ("read", "write"):
+        access = sram_access(pricer.table, action, bank_kib, who)
+        for row in access.rows:
+            pricer.use(row, who)
+        # all sram rows share one node/Vdd per action; scale with the first
+        factor = pricer.energy(access.rows[0], who) / access.rows[0].value
+        pricer.book.dynamic[(name, action)] = Price(name, action, access.pj_per_bit * factor, "bit",
+                                                    tuple(r.label for r in access.rows), access.method)
+    bits = p.capacity_kib * 1024 * 8
+    pricer.book.area_um2[name] = bits * pricer.area(pricer.table.find("sram", "area"), who)
+    if pricer.spec.include_static:
+        pricer.book.static_mw[name] = bits * pricer.energy(pricer.table.find("sram", "leak"), who)
+
+
+SRAM = register(ComponentKind("sram", "memory", SramParams, Sram, "on-chip scratchpad SRAM", pricer=price_sram))
 __all__ = ["SRAM", "Sram", "SramParams", "double_buffer_cycles", "fits"]

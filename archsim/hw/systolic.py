@@ -1,22 +1,23 @@
-"""A TPU-style R x C systolic array with output-, weight- or input-stationary dataflow.
+"""A TPU-style R x C systolic array; how ops map onto it is its dataflow (``archsim.hw.dataflows``).
 
-GEMMs map as in SCALE-Sim (see ``archsim.kernels.systolic_timing``); a convolution is the GEMM
-M = batch*OH*OW output pixels, N = filters, K = R*S*C (im2col), and a grouped/depthwise convolution
-is ``groups`` independent GEMMs with N = F/groups and K = R*S*C/groups. Cycle and traffic counts come
-from the Numba kernel; the three operand SRAMs are double-buffered and refilled from one DRAM.
+GEMMs map as in SCALE-Sim (the ``fold`` dataflows os/ws/is; ``archsim.kernels.systolic_timing``); a
+convolution is the GEMM M = batch*OH*OW output pixels, N = filters, K = R*S*C (im2col), and a
+grouped/depthwise convolution is ``groups`` independent GEMMs with N = F/groups and K = R*S*C/groups; a
+ragged decode-attention op is one GEMM per distinct KV length. The three operand SRAMs are double-buffered
+and refilled from one DRAM port, whose bandwidth the event engine shares with everything else using it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from archsim.config.schema import StrictModel
 from archsim.errors import MappingError
-from archsim.hw.cost import OpCost
-from archsim.hw.registry import ComponentKind, register
-from archsim.kernels import systolic_timing as kt
+from archsim.hw.dataflows import DramScales, dataflow_names, get_dataflow
+from archsim.hw.demand import Demand
+from archsim.hw.registry import ComponentKind, memory_port_gbps, register
 from archsim.trace import TraceOp
 from archsim.trace.kinds import is_matrix
 
@@ -27,7 +28,8 @@ class SystolicParams(StrictModel):
     kind: Literal["systolic"]
     rows: int = Field(gt=0, description="PE rows (R)")
     cols: int = Field(gt=0, description="PE columns (C)")
-    dataflow: Literal["os", "ws", "is"] = "ws"
+    dataflow: str = Field(default="ws", description="a registered dataflow: os, ws, is (SCALE-Sim's fold "
+                          "mapping) or neupims_ws / onnxim_ws (NeuPIMs' simulator cores)")
     word_bytes: int = Field(default=1, gt=0, description="bytes per operand word")
     clock_ghz: float | None = Field(default=None, gt=0, description="overrides the architecture clock")
     ifmap_sram: str = Field(description="name of the memory holding input activations")
@@ -39,6 +41,14 @@ class SystolicParams(StrictModel):
     double_buffered_pes: bool = Field(
         default=False, description="PEs hold a second stationary tile (weights/inputs, or outputs for os), so "
                                    "the next fold's tile shifts while the current fold streams (TPU v1 does)")
+
+    @field_validator("dataflow")
+    @classmethod
+    def _known_dataflow(cls, value: str) -> str:
+        names = dataflow_names()
+        if value not in names:
+            raise ValueError(f"unknown dataflow {value!r}; expected one of {names}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -65,10 +75,21 @@ class GemmShape:
         return self.m * self.n * self.k * self.repeats
 
 
-def gemm_shape(op: TraceOp) -> GemmShape:
-    """The GEMM view of a gemm/gemv/conv2d op (MappingError for any other kind)."""
+def gemm_shapes(op: TraceOp) -> list[GemmShape]:
+    """The GEMMs of a gemm/gemv/conv2d op: one shape, or one per distinct KV length of a ragged op
+    (MappingError for any other kind)."""
+    if op.seq_lens:
+        per_request = op.dim("B") // len(op.seq_lens)
+        counts: dict[int, int] = {}
+        for length in op.seq_lens:
+            counts[length] = counts.get(length, 0) + 1
+        m, n, k = op.dim("M"), op.dim("N"), op.dim("K")
+        if op.ragged_dim not in ("N", "K"):
+            raise MappingError(f"op {op.name!r}: a ragged matrix op varies N or K, not {op.ragged_dim!r}")
+        return [GemmShape(m, L if op.ragged_dim == "N" else n, L if op.ragged_dim == "K" else k, c * per_request)
+                for L, c in sorted(counts.items())]
     if op.kind in ("gemm", "gemv"):
-        return GemmShape(op.dim("M"), op.dim("N"), op.dim("K"), op.dim("B", 1))
+        return [GemmShape(op.dim("M"), op.dim("N"), op.dim("K"), op.dim("B", 1))]
     if op.kind == "conv2d":
         groups = op.dim("groups", 1)
         c, f = op.dim("C"), op.dim("F")
@@ -78,95 +99,127 @@ def gemm_shape(op: TraceOp) -> GemmShape:
         m = batch * op.dim("OH") * op.dim("OW")
         # distinct input words one group reads: its channels of the (unpadded) input feature map
         ifmap_words = batch * op.dim("H") * op.dim("W") * (c // groups)
-        return GemmShape(m, f // groups, op.dim("R") * op.dim("S") * (c // groups), groups, ifmap_words)
+        return [GemmShape(m, f // groups, op.dim("R") * op.dim("S") * (c // groups), groups, ifmap_words)]
     raise MappingError(f"a systolic array cannot run op {op.name!r} of kind {op.kind!r}")
 
 
+def gemm_shape(op: TraceOp) -> GemmShape:
+    """The single GEMM view of a (non-ragged) gemm/gemv/conv2d op."""
+    shapes = gemm_shapes(op)
+    if len(shapes) != 1:
+        raise MappingError(f"op {op.name!r} is ragged: it has {len(shapes)} GEMM shapes")
+    return shapes[0]
+
+
+def op_key(op: TraceOp) -> tuple:
+    """What a demand depends on: an op's kind, dims, lengths and amounts (not its name or id)."""
+    return (op.kind, tuple(sorted(op.dims.items())), op.seq_lens, op.ragged_dim, op.macs, op.flops,
+            op.input_bytes, op.weight_bytes, op.output_bytes, op.kv_cache_bytes)
+
+
 class SystolicArray:
-    """Engine model of ``kind: systolic``; ``op_cost`` runs the Numba kernel for one op."""
+    """Engine model of ``kind: systolic``: its dataflow turns an op into a Demand."""
 
     def __init__(self, name: str, params: SystolicParams, arch) -> None:
-        from archsim.hw.dram import Dram
         from archsim.hw.sram import Sram
 
         self.name = name
         self.params = params
         self.clock_ghz = arch.engine_clock_ghz(name)
+        self.dataflow = get_dataflow(params.dataflow)
         wb = params.word_bytes
-        self._buffers = tuple(Sram(arch.memories[m]).working_words * arch.memories[m].word_bytes // wb
-                              for m in (params.ifmap_sram, params.filter_sram, params.ofmap_sram))
-        self._dram_words_per_cycle = Dram(arch.memories[params.dram]).bytes_per_cycle(self.clock_ghz) / wb
+        self.buffer_words = tuple(Sram(arch.memories[m]).working_words * arch.memories[m].word_bytes // wb
+                                  for m in (params.ifmap_sram, params.filter_sram, params.ofmap_sram))
+        self.dram_words_per_cycle = memory_port_gbps(arch, params.dram) / self.clock_ghz / wb
+        self._demands: dict[tuple, Demand] = {}
+        self._recent: dict[tuple, tuple] = {}     # (id(op), placement) -> (op, demand): ops that recur as objects
 
     @property
     def peak_macs_per_cycle(self) -> int:
         """R*C MACs per cycle."""
         return self.params.rows * self.params.cols
 
+    @property
+    def scratchpad_bytes(self) -> int:
+        """Working bytes of the distinct on-chip buffers behind the array (what a memory planner may use)."""
+        p = self.params
+        words = dict(zip((p.ifmap_sram, p.filter_sram, p.ofmap_sram), self.buffer_words))
+        return int(sum(words.values()) * p.word_bytes)
+
     def supports(self, op: TraceOp) -> bool:
         """True for matrix ops: GEMM, GEMV and convolution."""
         return is_matrix(op.kind)
 
-    def _kernel_stats(self, shape: GemmShape, t_tile: int):
-        p = self.params
-        return kt.gemm_cycles_and_traffic(kt.DATAFLOW_CODES[p.dataflow], p.rows, p.cols, shape.m, shape.n,
-                                          shape.k, shape.repeats, p.scalesim_compatible, *self._buffers,
-                                          self._dram_words_per_cycle, shape.ifmap_unique_fraction, t_tile,
-                                          p.double_buffered_pes)
+    def demand(self, op: TraceOp, resident: frozenset[str] = frozenset(), broadcast: str | None = None,
+               shares: int = 1, **_placement) -> Demand:
+        """Demand of ``op`` (or one of ``shares`` shares of an op whose ``broadcast`` operand the sharing
+        arrays fetch once); ``resident`` operands are already on chip. Cached per (op shape, placement)."""
+        fast = (id(op), resident, broadcast, shares)
+        hit = self._recent.get(fast)
+        if hit is not None and hit[0] is op:
+            return hit[1]
+        scales = DramScales(*(0.0 if o in resident else (1.0 / shares if o == broadcast else 1.0)
+                              for o in ("input", "weight", "output")))
+        key = (op_key(op), scales)
+        demand = self._demands.get(key)
+        if demand is None:
+            demand = self._demands[key] = self.dataflow.demand(self, op, scales)
+        if len(self._recent) > 65536:
+            self._recent.clear()
+        self._recent[fast] = (op, demand)
+        return demand
 
-    def output_tile(self, shape: GemmShape) -> int:
-        """Streamed-dimension tile (0 = untiled) that keeps WS/IS partial sums inside the OFMAP buffer.
+    def split(self, op: TraceOp, n: int):
+        """``n`` shares of ``op`` for identical arrays (``archsim.hw.dataflows.Split``)."""
+        return self.dataflow.split(self, op, n)
 
-        Only offered when K spans several row folds and one column fold's partial sums (T x C words)
-        overflow the buffer; the engine then runs whichever of tiled / untiled finishes first (SCALE-Sim
-        compatible engines never tile, as SCALE-Sim does not).
-        """
-        p = self.params
-        if p.scalesim_compatible or p.dataflow == "os":
-            return 0
-        sr, _, t = kt.spatial_map(kt.DATAFLOW_CODES[p.dataflow], shape.m, shape.n, shape.k)
-        ofmap_words = self._buffers[2]
-        if sr <= p.rows or t * p.cols <= ofmap_words:
-            return 0
-        return max(1, ofmap_words // p.cols)
+    def traffic(self, ifmap_sram: float, filter_sram: float, ofmap_write: float, ofmap_read: float,
+                dram_ifmap: float, dram_filter: float, dram_ofmap_write: float, dram_ofmap_read: float) -> dict:
+        """Words of each access kind -> the ``traffic_bytes`` dict (bytes; one key per memory, operand and
+        direction, zeros kept so that every op of an array has the same columns)."""
+        p, wb = self.params, self.params.word_bytes
+        out = {f"{p.ifmap_sram}.ifmap.read": ifmap_sram, f"{p.filter_sram}.filter.read": filter_sram,
+               f"{p.ofmap_sram}.ofmap.write": ofmap_write, f"{p.ofmap_sram}.ofmap.read": ofmap_read,
+               f"{p.dram}.ifmap.read": dram_ifmap, f"{p.dram}.filter.read": dram_filter,
+               f"{p.dram}.ofmap.write": dram_ofmap_write, f"{p.dram}.ofmap.read": dram_ofmap_read}
+        acc: dict[str, float] = {}
+        for k, words in out.items():
+            acc[k] = acc.get(k, 0.0) + float(words) * wb
+        return acc
 
-    def gemm_cost(self, shape: GemmShape) -> OpCost:
-        """Cost of ``shape`` on this array (cycles of this engine's clock, bytes per memory/operand)."""
-        p = self.params
-        s = self._kernel_stats(shape, 0)
-        t_tile = self.output_tile(shape)
-        if t_tile:
-            tiled = self._kernel_stats(shape, t_tile)
-            if tiled[kt.TOTAL_CYCLES] < s[kt.TOTAL_CYCLES]:
-                s = tiled
-        total = int(s[kt.TOTAL_CYCLES])
-        folds = int(s[kt.FOLDS])
-        wb = p.word_bytes
-        traffic = {
-            f"{p.ifmap_sram}.ifmap.read": s[kt.IFMAP_SRAM_READS] * wb,
-            f"{p.filter_sram}.filter.read": s[kt.FILTER_SRAM_READS] * wb,
-            f"{p.ofmap_sram}.ofmap.write": s[kt.OFMAP_SRAM_WRITES] * wb,
-            f"{p.ofmap_sram}.ofmap.read": s[kt.OFMAP_SRAM_READS] * wb,
-            f"{p.dram}.ifmap.read": s[kt.IFMAP_DRAM_READS] * wb,
-            f"{p.dram}.filter.read": s[kt.FILTER_DRAM_READS] * wb,
-            f"{p.dram}.ofmap.write": s[kt.OFMAP_DRAM_WRITES] * wb,
-            f"{p.dram}.ofmap.read": s[kt.OFMAP_DRAM_READS] * wb,
-        }
-        pe = self.peak_macs_per_cycle
-        return OpCost(
-            total_cycles=total,
-            compute_cycles=int(s[kt.COMPUTE_CYCLES]),
-            stall_cycles=int(s[kt.STALL_CYCLES]),
-            macs=shape.macs,
-            utilization=shape.macs / (total * pe) if total else 0.0,
-            mapping_efficiency=s[kt.USED_PE_SLOTS] / (folds * pe) if folds else 0.0,
-            folds=folds,
-            traffic_bytes=traffic,
-        )
 
-    def op_cost(self, op: TraceOp) -> OpCost:
-        """Cost of trace op ``op`` (MappingError if it is not a GEMM or convolution)."""
-        return self.gemm_cost(gemm_shape(op))
+def price_systolic(pricer, name: str, params: SystolicParams) -> None:
+    """Energy prices of an array: one ``mac`` = multiply(d) + add(accumulator of d); each MAC also moves
+    operands through PE pipeline registers (``pe_register``, bits per MAC from the dataflow). Static power
+    = PEs × (multiplier + adder + register leakage); area = PEs × (multiplier + adder + registers holding two
+    operands and one partial sum)."""
+    from archsim.energy.prices import ACCUMULATOR, Price, dtype_bits
+    from archsim.energy.table import EnergyError
+
+    who = f"engines.{name}"
+    dtype = pricer.spec.engine_dtype.get(name, f"int{8 * params.word_bytes}")
+    if dtype not in ACCUMULATOR:
+        raise EnergyError(f"{who}: no MAC energy for dtype {dtype!r} (the table covers {sorted(ACCUMULATOR)})")
+    acc = ACCUMULATOR[dtype]
+    e_mul, l_mul = pricer.unit_energy("mult", "op", dtype, who)
+    e_add, l_add = pricer.unit_energy("add", "op", acc, who)
+    pricer.book.dynamic[(name, "mac")] = Price(name, "mac", e_mul + e_add, "MAC", (l_mul, l_add))
+    reg = pricer.table.find("register", "read")
+    bits = dtype_bits(dtype)
+    moved = get_dataflow(params.dataflow).pe_register_bits(bits, dtype_bits(acc))
+    pricer.book.dynamic[(name, "pe_register")] = Price(name, "pe_register", pricer.energy(reg, who) * moved,
+                                                       "MAC", (reg.label,))
+    pes = params.rows * params.cols
+    held = 2 * bits + dtype_bits(acc)
+    reg_area = pricer.area(pricer.table.find("register", "area"), who) * held
+    pricer.book.area_um2[name] = pes * (pricer.unit_area("mult", dtype, who) + pricer.unit_area("add", acc, who)
+                                        + reg_area)
+    if pricer.spec.include_static:
+        reg_leak = pricer.energy(pricer.table.find("register", "leak"), who) * held
+        pricer.book.static_mw[name] = pes * (pricer.unit_leak("mult", dtype, who) + pricer.unit_leak("add", acc, who)
+                                             + reg_leak)
 
 
 SYSTOLIC = register(ComponentKind("systolic", "engine", SystolicParams, SystolicArray,
-                                  "R x C systolic array (os/ws/is), SCALE-Sim-compatible counting"))
+                                  "R x C systolic array (dataflow plug-ins: os/ws/is, neupims_ws, onnxim_ws)",
+                                  pricer=price_systolic))

@@ -32,7 +32,8 @@ The time of one side of a transfer:
 
 Each tier has ``dma_channels`` transfer slots (default 1 for DRAM tiers — a transfer gets the tier's full
 bandwidth, so concurrent transfers queue; an SRAM's ``ports_per_bank`` otherwise). The SimPy side
-(capacities, placement, staging, occupancy) is ``archsim.sim.memory_resources``.
+(capacities as token pools, DMA transfers as tasks, occupancy over time) is compiled from a tier plan by
+``archsim.mapping.program``; ``archsim.mapping.tier_plan`` says what a run does with the tiers.
 """
 from __future__ import annotations
 
@@ -70,9 +71,19 @@ class TiersParams(StrictModel):
 
 @dataclass(frozen=True)
 class MemoryTiers:
-    """The registry's model class of ``kind: tiers`` (the parameters; see ``build_tiers``)."""
+    """The registry's model class of ``kind: tiers`` (the parameters; see ``build_tiers``). It orders other
+    memories and is no port itself: the bytes a DMA moves cross the tiers' own ports."""
 
     params: TiersParams
+
+    def port_gbps(self, arch_clock_ghz: float) -> None:
+        """None: a tiers entry holds and moves no bits of its own."""
+        return None
+
+    @staticmethod
+    def traffic_actions(direction: str, n_bytes: float) -> list[tuple[str, float]]:
+        """None: accesses are priced at the tier memories themselves."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -258,5 +269,11 @@ def _tier(arch, where: str, key: str, level: int, mem: str, p: TiersParams) -> T
                       has_value=True, expected="a kind: sram or kind: dram memory")
 
 
+def price_tiers(pricer, name: str, p: TiersParams) -> None:
+    """``kind: tiers`` only orders other memories: no energy or area of its own."""
+    pricer.book.area_um2[name] = 0.0
+
+
 TIERS = register(ComponentKind("tiers", "memory", TiersParams, MemoryTiers,
-                               "ordered memory tiers (e.g. SRAM → HBM → DDR) with DMA between them"))
+                               "ordered memory tiers (e.g. SRAM → HBM → DDR) with DMA between them",
+                               pricer=price_tiers))

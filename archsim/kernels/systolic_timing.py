@@ -149,7 +149,8 @@ def _lru_access(lru, sid: int, words: int, capacity: int) -> int:
 @njit(cache=True)
 def gemm_fold_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: int, repeats: int,
                       ifmap_buffer_words: int, filter_buffer_words: int, ofmap_buffer_words: int,
-                      ifmap_unique_fraction: float = 1.0, t_tile: int = 0):
+                      ifmap_unique_fraction: float = 1.0, t_tile: int = 0, ifmap_dram_scale: float = 1.0,
+                      filter_dram_scale: float = 1.0, ofmap_dram_scale: float = 1.0):
     """Walk the fold loop nest of ``repeats`` independent MxNxK GEMMs and count every access.
 
     Loop nest: repeat (independent GEMM) > T tile > column fold > row fold. ``t_tile`` splits the
@@ -167,6 +168,10 @@ def gemm_fold_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: in
     im2col matrix repeats each input pixel in up to R*S windows. The SRAM holds (and DRAM supplies)
     the distinct words, so an input slice occupies and costs ``ceil(slice * fraction)`` words; the
     array still reads every im2col element from the SRAM. (Halo overlap between slices is ignored.)
+
+    ``*_dram_scale`` scale each operand's DRAM traffic: 1 normally, 0 when a mapper has placed the whole
+    operand on chip beforehand (nothing is fetched or drained, so nothing stalls on it), 1/n when n units
+    sharing the operand's SRAM each run a share of the op and the operand is fetched once for all of them.
 
     Returns ``(stats, load_words, drain_words, fold_t)``: the stats vector (indices are this module's
     constants; counts in words) and, per fold, the words loaded before it, drained after it, and
@@ -212,20 +217,22 @@ def gemm_fold_traffic(dataflow: int, rows: int, cols: int, m: int, n: int, k: in
                     stats[MAPPED_MACS] += used_r * used_c * t_len
 
                     if_raw = if_sz if ifmap_unique_fraction >= 1.0 else int(np.ceil(if_sz * ifmap_unique_fraction))
-                    if_fetch = _lru_access(if_lru, if_id, if_raw, ifmap_buffer_words)
-                    fl_fetch = _lru_access(fl_lru, fl_id, fl_sz, filter_buffer_words)
+                    if_fetch = _lru_access(if_lru, if_id, if_raw, ifmap_buffer_words) * ifmap_dram_scale
+                    fl_fetch = _lru_access(fl_lru, fl_id, fl_sz, filter_buffer_words) * filter_dram_scale
                     stats[IFMAP_DRAM_READS] += if_fetch
                     stats[FILTER_DRAM_READS] += fl_fetch
 
-                    psum_reads = 0
-                    drain = out_sz
+                    psum_reads = 0.0
+                    drain = float(out_sz)
                     if dataflow != OS and row_folds > 1:
                         if fr > 0:
                             stats[OFMAP_SRAM_READS] += out_sz      # accumulate onto earlier partial sums
                         if out_sz <= ofmap_buffer_words:
-                            drain = out_sz if fr == row_folds - 1 else 0
+                            drain = float(out_sz) if fr == row_folds - 1 else 0.0
                         elif fr > 0:
-                            psum_reads = out_sz                    # spilled partial sums come back
+                            psum_reads = float(out_sz)             # spilled partial sums come back
+                    drain *= ofmap_dram_scale
+                    psum_reads *= ofmap_dram_scale
                     stats[OFMAP_DRAM_WRITES] += drain
                     stats[OFMAP_DRAM_READS] += psum_reads
                     load_words[f] = if_fetch + fl_fetch + psum_reads
@@ -275,14 +282,15 @@ def gemm_cycles_and_traffic(dataflow: int, rows: int, cols: int, m: int, n: int,
                             scalesim_compatible: bool, ifmap_buffer_words: int, filter_buffer_words: int,
                             ofmap_buffer_words: int, dram_words_per_cycle: float,
                             ifmap_unique_fraction: float = 1.0, t_tile: int = 0,
-                            overlap_folds: bool = False) -> np.ndarray:
+                            overlap_folds: bool = False, ifmap_dram_scale: float = 1.0,
+                            filter_dram_scale: float = 1.0, ofmap_dram_scale: float = 1.0) -> np.ndarray:
     """Stats vector of ``repeats`` MxNxK GEMMs (T tiled by ``t_tile``, 0 = untiled; with
-    ``overlap_folds`` every fold after the first costs ``overlapped_fold_cycles``): access counts
-    (``gemm_fold_traffic``) plus cycles
+    ``overlap_folds`` every fold after the first costs ``overlapped_fold_cycles``; DRAM scales as in
+    ``gemm_fold_traffic``): access counts (``gemm_fold_traffic``) plus cycles
     (``double_buffered_cycles``) — TOTAL, COMPUTE (sum of fold times) and STALL (the difference)."""
     stats, load_words, drain_words, fold_t = gemm_fold_traffic(
         dataflow, rows, cols, m, n, k, repeats, ifmap_buffer_words, filter_buffer_words, ofmap_buffer_words,
-        ifmap_unique_fraction, t_tile)
+        ifmap_unique_fraction, t_tile, ifmap_dram_scale, filter_dram_scale, ofmap_dram_scale)
     fold_cycles = np.empty(fold_t.shape[0], np.int64)
     for f in range(fold_t.shape[0]):
         fold_cycles[f] = fold_compute_cycles(dataflow, rows, cols, fold_t[f], scalesim_compatible)

@@ -40,7 +40,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     trace = load_workload(args.trace, args.set)
     engines = build_engines(load_arch(args.arch))
     options = {}
-    if args.mapper != "by_kind":
+    if args.mapper not in ("by_kind", "partition"):
         options = {"include_weights": args.include_weights, "time_limit_s": args.time_limit_s}
         if args.scratchpad_kib is not None:
             options["capacity_bytes"] = int(args.scratchpad_kib * 1024)

@@ -1,11 +1,12 @@
 """Partitioning for heterogeneous systems: put each op on the unlike engine where it finishes earliest.
 
-Every engine model answers ``supports(op)`` and ``op_cost(op)``; this mapper asks every engine that
-supports an op what it would cost (converted to nanoseconds with the engine's clock) and list-schedules
-the trace in topological order, giving each op to the engine with the earliest finish time (HEFT's rule):
-``finish = max(engine free, inputs ready (+ transfer if produced elsewhere)) + cost``. GEMMs therefore go
-to a systolic NPU, GEMVs to a PIM unit when one is cheaper for them, encodings to an NGPC engine … —
-whatever the cost models say, with no kind-specific rule here.
+Every engine model answers ``supports(op)`` and ``demand(op)``; this mapper asks every unit group
+(``archsim.mapping.units``: identical engines working on an op together) that supports an op what it would
+take alone (its slowest share's uncontended cycles, in nanoseconds of the engines' clock) and
+list-schedules the trace in topological order, giving each op to the group with the earliest finish time
+(HEFT's rule): ``finish = max(group free, inputs ready (+ transfer if produced elsewhere)) + cost``. GEMMs
+therefore go to a systolic NPU, GEMVs to a PIM unit when one is cheaper for them, encodings to an NGPC
+engine … — whatever the hardware models say, with no kind-specific rule here.
 
 Transfers between engines cost ``bytes / transfer_gbps`` ns (GB/s = bytes/ns) plus ``transfer_latency_ns``
 when given, else nothing (engines sharing one memory).
@@ -16,35 +17,35 @@ from dataclasses import dataclass
 
 from archsim.errors import MappingError
 from archsim.mapping.schedule import Schedule, ScheduledOp
+from archsim.mapping.units import group_demand_cycles_ns, unit_groups
 from archsim.trace import Trace
 
 
 @dataclass(frozen=True)
 class Placement:
-    """Where an op went: ``engine``, its ``start_ns`` / ``finish_ns`` in the list schedule, and the cost (ns)
-    on every engine that supports it (``costs_ns``)."""
+    """Where an op went: the group named ``engine`` (its members ``engines``), its ``start_ns`` /
+    ``finish_ns`` in the list schedule, and the cost (ns) on every group that supports it (``costs_ns``)."""
 
     op_id: int
     engine: str
     start_ns: float
     finish_ns: float
     costs_ns: dict[str, float]
-
-
-def op_cost_ns(model, op) -> float:
-    """Nanoseconds ``model`` needs for ``op`` (its cycle count over its clock in GHz)."""
-    return model.op_cost(op).total_cycles / getattr(model, "clock_ghz", 1.0)
+    engines: tuple[str, ...] = ()
 
 
 def partition(trace: Trace, engines: dict, transfer_gbps: float | None = None,
               transfer_latency_ns: float = 0.0) -> list[Placement]:
-    """Place every op of ``trace`` on one of ``engines`` (name -> model) by earliest finish time."""
-    free = {name: 0.0 for name in engines}
+    """Place every op of ``trace`` on one of the unit groups of ``engines`` (name -> model) by earliest
+    finish time."""
+    groups = unit_groups(engines)
+    free = {name: 0.0 for name in groups}
     done: dict[int, Placement] = {}
     out_bytes = {op.id: op.output_bytes for op in trace.ops}
     placements = []
     for op in trace.ops:
-        costs = {name: op_cost_ns(m, op) for name, m in engines.items() if m.supports(op)}
+        costs = {g: group_demand_cycles_ns(engines, members, op) for g, members in groups.items()
+                 if engines[g].supports(op)}
         if not costs:
             raise MappingError(f"no engine can run op {op.name!r} of kind {op.kind!r} (engines: {', '.join(engines)})")
         best = None
@@ -60,7 +61,7 @@ def partition(trace: Trace, engines: dict, transfer_gbps: float | None = None,
                 best = (name, start, start + cost)
         name, start, finish = best
         free[name] = finish
-        done[op.id] = Placement(op.id, name, start, finish, costs)
+        done[op.id] = Placement(op.id, name, start, finish, costs, groups[name])
         placements.append(done[op.id])
     return placements
 
@@ -69,6 +70,6 @@ def map_partition(trace: Trace, engines: dict, transfer_gbps: float | None = Non
                   transfer_latency_ns: float = 0.0) -> Schedule:
     """Schedule in trace order with each op on the engine ``partition`` chose (no memory plan)."""
     ops = {op.id: op for op in trace.ops}
-    entries = tuple(ScheduledOp(ops[p.op_id], p.engine)
+    entries = tuple(ScheduledOp(ops[p.op_id], p.engines)
                     for p in partition(trace, engines, transfer_gbps, transfer_latency_ns))
     return Schedule(trace, entries, "partition")

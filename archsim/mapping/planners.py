@@ -26,22 +26,20 @@ from archsim.trace import Trace
 
 
 def scratchpad_bytes(engines: dict) -> int:
-    """Bytes of on-chip scratchpad the planners may use by default: the working capacity of the distinct
-    SRAMs behind the first systolic engine (ifmap, filter, ofmap; half of each when double-buffered)."""
+    """Bytes of on-chip scratchpad the planners may use by default: what the first engine with on-chip
+    buffers reports as its ``scratchpad_bytes`` (a systolic array: the working capacity of its distinct
+    ifmap/filter/ofmap SRAMs, half of each when double-buffered)."""
     for model in engines.values():
-        params = getattr(model, "params", None)
-        buffers = getattr(model, "_buffers", None)  # working words per SRAM, computed by the engine model
-        if params is not None and buffers is not None and hasattr(params, "ifmap_sram"):
-            names = (params.ifmap_sram, params.filter_sram, params.ofmap_sram)
-            words = dict(zip(names, buffers))
-            return int(sum(words.values()) * params.word_bytes)
-    raise MappingError("cannot tell the scratchpad size of this architecture (no systolic engine with SRAMs); "
+        capacity = getattr(model, "scratchpad_bytes", None)
+        if capacity:
+            return int(capacity)
+    raise MappingError("cannot tell the scratchpad size of this architecture (no engine with on-chip buffers); "
                        "pass capacity_bytes (CLI: --scratchpad-kib)")
 
 
 def schedule_from_plan(trace: Trace, engines: dict, plan: MemoryPlan, mapper: str) -> Schedule:
-    """A Schedule running ``plan``'s order, each op on the first engine supporting it."""
-    placed = {e.op.id: e.engine for e in map_by_kind(trace, engines).entries}
+    """A Schedule running ``plan``'s order, each op on the first engine group supporting it."""
+    placed = {e.op.id: e.engines for e in map_by_kind(trace, engines).entries}
     ops = {op.id: op for op in trace.ops}
     return Schedule(trace, tuple(ScheduledOp(ops[v], placed[v]) for v in plan.order), mapper, plan)
 

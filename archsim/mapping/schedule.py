@@ -11,10 +11,20 @@ SCHEDULE_FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class ScheduledOp:
-    """One op placed on one engine; engines run their ops in schedule order."""
+    """One op placed on ``engines``: one engine, or identical units that each run a share of it at once
+    (``archsim.mapping.units``); engines run their ops in schedule order."""
 
     op: TraceOp
-    engine: str
+    engines: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.engines, str):
+            object.__setattr__(self, "engines", (self.engines,))
+
+    @property
+    def engine(self) -> str:
+        """The (first) engine the op runs on."""
+        return self.engines[0]
 
 
 @dataclass(frozen=True)
@@ -46,13 +56,14 @@ class Schedule:
 
     def engine_queue(self, engine: str) -> list[ScheduledOp]:
         """The ops ``engine`` runs, in order."""
-        return [e for e in self.entries if e.engine == engine]
+        return [e for e in self.entries if engine in e.engines]
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict: trace name, mapper, ``[op id, engine]`` per entry, the tiling (per tiled op its
+        """A JSON-ready dict: trace name, mapper, ``[op id, engine or [units]]`` per entry, the tiling (per tiled op its
         row and column tile counts, per tile its op, dims and bytes), the memory plan."""
         data = {"format": "archsim-schedule", "version": SCHEDULE_FORMAT_VERSION, "trace": self.trace.name,
-                "mapper": self.mapper, "entries": [[e.op.id, e.engine] for e in self.entries]}
+                "mapper": self.mapper,
+                "entries": [[e.op.id, e.engine if len(e.engines) == 1 else list(e.engines)] for e in self.entries]}
         if self.tiled:
             tiles = self.trace.tiles
             data["tiling"] = {
@@ -73,6 +84,7 @@ class Schedule:
         if tiling:
             trace = apply_splits(trace, {int(i): (int(r), int(c)) for i, r, c in tiling["splits"]})
         ops = {op.id: op for op in trace.ops}
-        entries = tuple(ScheduledOp(ops[int(i)], str(engine)) for i, engine in data["entries"])
+        entries = tuple(ScheduledOp(ops[int(i)], (str(e),) if isinstance(e, str) else tuple(map(str, e)))
+                        for i, e in data["entries"])
         plan = data.get("memory_plan")
         return cls(trace, entries, str(data["mapper"]), None if plan is None else MemoryPlan.from_dict(plan))

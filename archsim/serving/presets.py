@@ -2,7 +2,7 @@
 and the two ways archsim can build the paper's baselines (``BASELINE_PROFILES``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ARCH_DIR = Path(__file__).resolve().parents[2] / "arch_configs"
@@ -38,38 +38,52 @@ NEUPIMS_SYSTEMS = {
 
 @dataclass(frozen=True)
 class BaselineProfile:
-    """How the NPU-only and NPU+PIM baselines are built.
-
-    ``npu_attention``: NPU-side decode attention model (``ServingOptions.npu_attention``); ``npu_gemm``: weight
-    GEMM model (``ServingOptions.npu_gemm``);
-    ``arch_overrides``: system name -> dotted ``--set`` overrides of its architecture file."""
+    """How the NPU-only and NPU+PIM baselines (and NeuPIMs itself) are built: architecture overrides per system
+    (``pim``), the systolic dataflow of each system's arrays (``dataflow``; default the file's) and whether
+    weights are prefetched into the weight buffer (``weight_prefetch``)."""
 
     name: str
-    npu_attention: str
-    npu_gemm: str
-    arch_overrides: dict[str, tuple[tuple[str, object], ...]]
+    description: str
+    pim: dict[str, tuple[tuple[str, object], ...]] = field(default_factory=dict)
+    dataflow: dict[str, str] = field(default_factory=dict)
+    weight_prefetch: bool = True
 
     def overrides(self, system: str) -> tuple[tuple[str, object], ...]:
-        """The architecture overrides of ``system`` under this profile."""
-        return self.arch_overrides.get(system, ())
-    description: str
+        """The dotted architecture overrides of ``system`` under this profile (every systolic engine of its
+        file gets the profile's dataflow)."""
+        out = list(self.pim.get(system, ()))
+        dataflow = self.dataflow.get(system)
+        if dataflow:
+            from archsim.config import load_arch
+
+            arch = load_arch(NEUPIMS_SYSTEMS[system].arch_path)
+            out += [(f"engines.{n}.dataflow", dataflow) for n, p in arch.engines.items() if p.kind == "systolic"]
+        return tuple(out)
+
+    def arch(self, system: str):
+        """The architecture of ``system`` under this profile."""
+        from archsim.config import load_arch
+
+        return load_arch(NEUPIMS_SYSTEMS[system].arch_path, self.overrides(system))
 
 
 BASELINE_PROFILES = {
-    # What the hardware could do: NPU-only attention streams the KV cache at the HBM roofline; the Newton
-    # host issues PIM commands as fast as each channel's command bus takes them.
-    "efficient": BaselineProfile(
-        "efficient", "roofline", "array", {},
-        "NPU-only attention at the 1,024 GB/s roofline; Newton PIM commands limited only by each channel's C/A bus"),
+    # archsim's own hardware models: the arrays' fold model for every matrix op (attention GEMVs included),
+    # weights prefetched by DMA, Newton PIM commands as fast as each channel's command bus takes them.
+    "archsim": BaselineProfile(
+        "archsim", "archsim's own models: every matrix op (NPU-only attention too) through the arrays' WS fold "
+        "model, weight prefetch DMA, Newton PIM commands limited only by each channel's C/A bus"),
     # What NeuPIMs' released simulator does (casys-kaist/NeuPIMs branches npu-only and npu+pim, checked
-    # against runs of it in tests/fixtures/neupims_peer): FusedMHA serialises every attention GEMV on the
-    # arrays; the Newton baseline issues every PIM_COMP as its own NPU instruction, one per cycle; PIM tiles
-    # follow NewtonSim's timeline (PimDevice.newtonsim_channel_cycles).
+    # against runs of it in tests/fixtures/neupims_peer): its WS cores (archsim.hw.dataflows.neupims_ws:
+    # GEMM passes, FusedMHA's serialised attention GEMVs), no weight prefetch; the Newton baseline issues every
+    # PIM_COMP as its own NPU instruction, one per cycle; PIM tiles follow NewtonSim's timeline.
     "neupims_sim": BaselineProfile(
-        "neupims_sim", "fused_mha", "neupims_sim",
-        {"NPU+PIM": (("engines.pim.host_command_issue", "per_command"), ("engines.pim.timing_model", "newtonsim"),
-                     ("engines.pim.ranks", 2)),
-         "NeuPIMs": (("engines.pim.host_command_issue", "composite"), ("engines.pim.timing_model", "newtonsim"),
-                     ("engines.pim.ranks", 2))},
-        "NPU-only attention as NeuPIMs' npu-only FusedMHA; Newton PIM commands issued one per NPU cycle"),
+        "neupims_sim", "NeuPIMs' simulator's execution model: its WS cores (GEMM passes, FusedMHA attention), "
+        "no weight prefetch, NewtonSim tiles, Newton PIM commands issued one per NPU cycle",
+        pim={"NPU+PIM": (("engines.pim.host_command_issue", "per_command"), ("engines.pim.timing_model", "newtonsim"),
+                         ("engines.pim.ranks", 2)),
+             "NeuPIMs": (("engines.pim.host_command_issue", "composite"), ("engines.pim.timing_model", "newtonsim"),
+                         ("engines.pim.ranks", 2))},
+        dataflow={"NPU-only": "onnxim_ws", "NPU+PIM": "neupims_ws", "NeuPIMs": "neupims_ws"},
+        weight_prefetch=False),
 }

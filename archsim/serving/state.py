@@ -67,14 +67,17 @@ class BatchState:
         state.remaining[:] = remaining
         if sub_batches > 1:
             # NeuPIMs splits every channel's requests into sub-batches of balanced PIM work
-            # (Scheduler::group_sub_batches); here longest-first into the lightest sub-batch
+            # (Scheduler::group_sub_batches); here longest-first into the sub-batch lightest on that channel,
+            # ties to the sub-batch with the fewest requests so far
+            count = np.zeros(sub_batches, np.int64)
             for ch in np.unique(channels):
                 load = np.zeros(sub_batches)
                 mine = np.flatnonzero(channels == ch)
                 for slot in mine[np.argsort(-contexts[mine], kind="stable")]:
-                    k = int(np.argmin(load))
+                    k = min(range(sub_batches), key=lambda j: (load[j], count[j], j))
                     state.sub_batch[slot] = k
                     load[k] += contexts[slot]
+                    count[k] += 1
         return state
 
     def admit(self, slots: np.ndarray) -> None:

@@ -26,11 +26,15 @@ class OpRecord:
     mapping_efficiency: float
     folds: int
     traffic_bytes: dict[str, float] = field(default_factory=dict)
+    actions: dict[str, float] = field(default_factory=dict)    # the engine's own energy actions
 
 
 @dataclass(frozen=True)
 class TransferRecord:
-    """A tensor moved over a link between engines (cycles of the architecture clock, bytes)."""
+    """A DMA transfer (cycles of the architecture clock, bytes): ``link`` names its path (a link, ``<dram>.load``
+    or ``<dram>.store`` for a memory plan, ``<src>-><dst>`` for tiers), ``src``/``dst`` the memories or engines,
+    ``tensor`` what moved, ``producer_op``/``consumer_op`` the ops it served (-1: none); ``kind`` is link |
+    plan | tier | dma."""
 
     link: str
     producer_op: int
@@ -38,20 +42,22 @@ class TransferRecord:
     start_cycle: int
     end_cycle: int
     bytes: int
+    src: str = ""
+    dst: str = ""
+    tensor: str = ""
+    kind: str = "link"
 
 
 @dataclass(frozen=True)
-class TierTransferRecord:
-    """A DMA copy of ``tensor`` from tier ``src`` to tier ``dst`` (cycles of the architecture clock, bytes);
-    ``op_id`` is the op it was staged for or stored after (-1 for none)."""
+class PortStats:
+    """One shared port over a run: peak bytes per cycle, bytes moved, cycles with traffic, cycles held."""
 
-    tensor: str
-    src: str
-    dst: str
-    op_id: int
-    start_cycle: int
-    end_cycle: int
-    bytes: int
+    name: str
+    kind: str
+    bytes_per_cycle: float
+    bytes_moved: float
+    busy_cycles: int
+    held_cycles: int
 
 
 @dataclass(frozen=True)
@@ -73,16 +79,21 @@ class Result:
     records: tuple[OpRecord, ...]
     transfers: tuple[TransferRecord, ...] = ()
     engine_peak_macs_per_cycle: dict[str, float] = field(default_factory=dict)
-    tier_transfers: tuple[TierTransferRecord, ...] = ()
     tier_occupancy: tuple[OccupancySample, ...] = ()
     tier_capacity_bytes: dict[str, int] = field(default_factory=dict)   # tier -> capacity, fastest first
+    ports: tuple[PortStats, ...] = ()
+    engine_busy_cycles: dict[str, int] = field(default_factory=dict)   # engine -> cycles it ran tasks
 
     @property
     def total_cycles(self) -> int:
         """Makespan in cycles of the architecture clock."""
-        ends = ([r.end_cycle for r in self.records] + [t.end_cycle for t in self.transfers]
-                + [t.end_cycle for t in self.tier_transfers])
+        ends = [r.end_cycle for r in self.records] + [t.end_cycle for t in self.transfers]
         return max(ends, default=0)
+
+    @property
+    def tier_transfers(self) -> tuple[TransferRecord, ...]:
+        """The DMA copies between memory tiers."""
+        return tuple(t for t in self.transfers if t.kind == "tier")
 
     @property
     def tier_traffic(self) -> pd.DataFrame:
@@ -111,7 +122,9 @@ class Result:
     def tier_transfer_table(self) -> pd.DataFrame:
         """One row per DMA copy between tiers."""
         cols = ["tensor", "src", "dst", "op_id", "start_cycle", "end_cycle", "bytes"]
-        return pd.DataFrame([asdict(t) for t in self.tier_transfers], columns=cols)
+        rows = [{**asdict(t), "op_id": t.consumer_op if t.consumer_op >= 0 else t.producer_op}
+                for t in self.tier_transfers]
+        return pd.DataFrame(rows, columns=cols)
 
     @property
     def total_macs(self) -> int:
@@ -129,6 +142,7 @@ class Result:
         rows = []
         for r in self.records:
             row = asdict(r)
+            row.pop("actions")
             traffic = row.pop("traffic_bytes")
             row.update({f"bytes.{k}": v for k, v in sorted(traffic.items())})
             rows.append(row)
@@ -139,14 +153,17 @@ class Result:
 
     @property
     def components(self) -> pd.DataFrame:
-        """One row per engine and per memory: busy cycles, MACs, utilization, bytes read/written."""
+        """One row per engine and per memory: busy cycles, MACs, utilization, bytes read/written (by the ops
+        and by DMA transfers)."""
         span = self.total_cycles or 1
         rows = []
         by_engine: dict[str, list[OpRecord]] = {}
         for r in self.records:
             by_engine.setdefault(r.engine, []).append(r)
         for engine, recs in by_engine.items():
-            busy = sum(r.end_cycle - r.start_cycle for r in recs)
+            busy = self.engine_busy_cycles.get(engine)
+            if busy is None:
+                busy = sum(r.end_cycle - r.start_cycle for r in recs)
             macs = sum(r.macs for r in recs)
             peak = self.engine_peak_macs_per_cycle.get(engine, 0.0)
             rows.append({"component": engine, "type": "engine", "ops": len(recs), "busy_cycles": busy,
@@ -156,9 +173,17 @@ class Result:
         memories: dict[str, list[float]] = {}
         for r in self.records:
             for key, value in r.traffic_bytes.items():
-                mem = key.split(".")[0]
+                mem, _, rest = key.partition(".")
+                if mem in by_engine:      # an engine's own memory (a PIM's banks, a GPU's DRAM)
+                    mem = f"{mem}.{rest.split('.')[0]}"
                 acc = memories.setdefault(mem, [0.0, 0.0])
                 acc[0 if key.endswith(".read") else 1] += value
+        for t in self.transfers:       # DMA moves bytes out of its source memory and into its destination
+            if t.kind == "link":
+                continue
+            for mem, side in ((t.src, 0), (t.dst, 1)):
+                if mem and mem not in by_engine:
+                    memories.setdefault(mem, [0.0, 0.0])[side] += t.bytes
         for mem, (rd, wr) in sorted(memories.items()):
             rows.append({"component": mem, "type": "memory", "ops": 0, "busy_cycles": 0, "macs": 0,
                          "busy_fraction": float("nan"), "mac_utilization": float("nan"),
@@ -188,3 +213,12 @@ class Result:
                                                        else float(row.mac_utilization))
                                        for row in comps[comps.type == "engine"].itertuples()},
         }
+
+
+def plan_offchip_bytes(result: Result) -> dict[str, int]:
+    """Bytes a memory plan moved off-chip in ``result``: ``{"load": …, "store": …}`` (bytes)."""
+    out = {"load": 0, "store": 0}
+    for t in result.transfers:
+        if t.kind == "plan":
+            out[t.link.rsplit(".", 1)[-1]] += t.bytes
+    return out

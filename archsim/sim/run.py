@@ -1,17 +1,17 @@
-"""``simulate``: the whole pipeline (arch -> workload -> mapper -> event engine -> Result) in one call."""
+"""``simulate``: the whole pipeline (arch -> workload -> mapper -> program -> event engine -> Result) in one
+call, and ``run_program``: a Program on an architecture's engines and ports."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
-
-from tqdm import tqdm
+from typing import Iterable, Mapping, Sequence
 
 from archsim.config import Arch, load_arch
 from archsim.errors import ConfigError
 from archsim.hw import registry
 from archsim.mapping import MAPPERS
-from archsim.sim.engine import run_schedule
-from archsim.sim.result import Result
+from archsim.sim.engine import Engine, PortSpec
+from archsim.sim.program import Program
+from archsim.sim.result import PortStats, Result
 from archsim.trace import Trace
 
 
@@ -24,6 +24,19 @@ def build_engines(arch: Arch) -> dict:
     return engines
 
 
+def arch_ports(arch: Arch) -> dict[str, PortSpec]:
+    """The shared bandwidth resources of ``arch``: every memory that is a port (its kind's ``port_gbps``)
+    and every link, in bytes per cycle of the architecture clock."""
+    ports = {}
+    for name in arch.memories:
+        gbps = registry.memory_model(arch, name).port_gbps(arch.clock_ghz)
+        if gbps is not None:
+            ports[name] = PortSpec(gbps / arch.clock_ghz, "memory")
+    for name, lp in arch.links.items():
+        ports[name] = PortSpec(lp.bandwidth_gbps / arch.clock_ghz, "link")
+    return ports
+
+
 def resolve_workload(workload: str | Path | Trace, overrides: Sequence[str] = ()) -> Trace:
     """A Trace from a Trace, a zoo name, a workload/trace file or a SCALE-Sim topology CSV."""
     if isinstance(workload, Trace):
@@ -33,13 +46,50 @@ def resolve_workload(workload: str | Path | Trace, overrides: Sequence[str] = ()
     return load_workload(str(workload), overrides)
 
 
+def engine_for(arch: Arch, engines: Mapping[str, object]) -> Engine:
+    """An event engine with ``arch``'s ports and ``engines`` as its queues' hardware models."""
+    return Engine(arch.clock_ghz, engines, arch_ports(arch))
+
+
+def result_of(engine: Engine, arch: Arch, engines: Mapping[str, object], workload_name: str,
+              tier_capacity: Mapping[str, int] | None = None) -> Result:
+    """The Result of a finished ``engine`` run."""
+    records = sorted(engine.records, key=lambda r: (r.start_cycle, r.op_id, r.engine))
+    peak = {n: getattr(m, "peak_macs_per_cycle", 0) for n, m in engines.items()}
+    ports = tuple(PortStats(p.name, p.kind, p.bytes_per_cycle, p.bytes_moved, p.busy_cycles, p.held_cycles)
+                  for p in engine.ports.values())
+    occupancy = tuple(s for s in engine.occupancy if tier_capacity and s.tier in tier_capacity)
+    busy = {q: c for q, c in engine.busy_cycles.items() if q in engines}
+    return Result(arch.name, workload_name, arch.clock_ghz, tuple(records), tuple(engine.transfers), peak,
+                  occupancy, dict(tier_capacity or {}), ports, busy)
+
+
+def run_program(program: Program, arch: Arch, engines: Mapping[str, object], workload_name: str,
+                tier_capacity: Mapping[str, int] | None = None, progress: bool = False) -> Result:
+    """Run ``program`` on ``arch`` (its ports, ``engines`` as the models of its queues); return the Result."""
+    engine = engine_for(arch, engines)
+    engine.extend(program)
+    engine.run(progress=progress, label=f"{workload_name} on {arch.name}")
+    return result_of(engine, arch, engines, workload_name, tier_capacity)
+
+
 def simulate(arch: Arch | str | Path, workload: str | Path | Trace, *, arch_overrides: Iterable[str] = (),
-             workload_overrides: Sequence[str] = (), mapper: str = "by_kind",
-             progress: bool = False, mapper_options: dict | None = None) -> Result:
+             workload_overrides: Sequence[str] = (), mapper: str = "partition", progress: bool = False,
+             mapper_options: dict | None = None, tier_plan="weights", tier_options: dict | None = None,
+             prefetch_weights: bool = True) -> Result:
     """Run ``workload`` on ``arch`` and return the Result (see ``archsim.sim.result``).
 
     ``mapper_options`` go to the mapper as keywords (e.g. ``capacity_bytes`` for the memory planners); a
-    Schedule with a memory plan is checked (``archsim.mapping.checker``) before it runs."""
+    Schedule with a memory plan is checked (``archsim.mapping.checker``) before it runs. On an architecture
+    with memory tiers (``kind: tiers``) the weights live in the slower tiers and are staged into the fastest
+    before each op (``tier_plan="weights"``, ``weight_staging_plan`` with ``tier_options``: ``stage``,
+    ``home``, ``buffers``, ``tiers``); pass a ``TierPlan`` for another plan or None to ignore the tiers.
+    ``prefetch_weights``: the mapping pass that streams an array op's weights into its weight SRAM ahead of
+    it (``archsim.mapping.program``)."""
+    from archsim.hw.tiers import build_tiers, tiers_memories
+    from archsim.mapping.program import ProgramBuilder
+    from archsim.mapping.tier_plan import weight_staging_plan
+
     if not isinstance(arch, Arch):
         arch = load_arch(arch, arch_overrides)
     trace = resolve_workload(workload, workload_overrides)
@@ -52,8 +102,18 @@ def simulate(arch: Arch | str | Path, workload: str | Path | Trace, *, arch_over
         from archsim.mapping.checker import check_schedule
 
         check_schedule(schedule)
-    costs = {}
-    for entry in tqdm(schedule.entries, desc=f"{trace.name} on {arch.name}", unit="op", disable=not progress,
-                      leave=False):
-        costs[entry.op.id] = engines[entry.engine].op_cost(entry.op)
-    return run_schedule(schedule, arch, engines, costs)
+    options = dict(tier_options or {})
+    system = None
+    if tier_plan is not None and (tiers_memories(arch) or not isinstance(tier_plan, str)):
+        system = build_tiers(arch, options.pop("tiers", None))
+        if isinstance(tier_plan, str):
+            if tier_plan != "weights":
+                raise ConfigError("simulate", "tier_plan", "unknown tier plan", value=tier_plan, has_value=True,
+                                  expected="'weights', a TierPlan or None")
+            tier_plan = weight_staging_plan(schedule, system, **options)
+    else:
+        tier_plan = None
+    builder = ProgramBuilder(arch, engines, prefetch_weights=prefetch_weights)
+    builder.add_schedule(schedule, tier_plan=tier_plan, tiers=system)
+    capacity = {t.name: t.capacity_bytes for t in system.tiers} if system is not None else None
+    return run_program(builder.take(), arch, engines, trace.name, capacity, progress)

@@ -64,7 +64,7 @@ class SweepSpec:
     constraints: tuple[Constraint, ...] = ()
     fixed: dict[str, Any] = field(default_factory=dict)
     energy: EnergySpec | None = field(default_factory=EnergySpec)
-    mapper: str = "by_kind"
+    mapper: str = "partition"
     source: str = "<memory>"
 
     @property
@@ -163,7 +163,7 @@ def build_sweep(data: Mapping[str, Any], source: str | Path = "<memory>", root: 
         workloads=workloads if workloads is not None else _workloads(data.get("workloads"), src, root),
         mode=mode, parameters={str(k): list(v) for k, v in params.items()},
         points=tuple(dict(p) for p in points), samples=int(samples or 0), seed=seed, fixed=dict(fixed),
-        energy=energy, mapper=str(data.get("mapper", "by_kind")), source=src)
+        energy=energy, mapper=str(data.get("mapper", "partition")), source=src)
     raw_constraints = data.get("constraints") or []
     if isinstance(raw_constraints, str):
         raw_constraints = [raw_constraints]

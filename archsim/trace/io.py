@@ -2,8 +2,9 @@
 
 The table has one row per op. Scalar fields are columns (``id``, ``name``, ``kind``, ``dtype``,
 ``phase``, ``layer``, ``macs``, ``flops``, ``input_bytes``, ``weight_bytes``, ``output_bytes``,
-``kv_cache_bytes``, ``params``, ``fused``, ``deps``); each dimension is a column ``dim_<name>``
-that is empty where the op has no such dimension. ``deps`` holds the producer ids joined by ``;``.
+``kv_cache_bytes``, ``params``, ``fused``, ``deps``, ``ragged_dim``, ``seq_lens``); each dimension is a
+column ``dim_<name>`` that is empty where the op has no such dimension. ``deps`` holds the producer ids
+joined by ``;``, ``seq_lens`` a ragged op's per-request lengths the same way (empty for other ops).
 
 CSV files start with ``#`` lines that carry the format version, the trace name and its metadata
 (JSON), so ``pandas.read_csv(path, comment="#")`` reads the table directly. Parquet files carry the
@@ -25,9 +26,11 @@ MAGIC = "archsim-trace"
 DIM_PREFIX = "dim_"
 INT_FIELDS = ("id", "macs", "flops", "input_bytes", "weight_bytes", "output_bytes",
               "kv_cache_bytes", "params")
-STR_FIELDS = ("name", "kind", "dtype", "phase", "layer", "fused")
+STR_FIELDS = ("name", "kind", "dtype", "phase", "layer", "fused", "ragged_dim")
 COLUMNS = ("id", "name", "kind", "dtype", "phase", "layer", "macs", "flops", "input_bytes",
-           "weight_bytes", "output_bytes", "kv_cache_bytes", "params", "fused", "deps")
+           "weight_bytes", "output_bytes", "kv_cache_bytes", "params", "fused", "deps", "ragged_dim",
+           "seq_lens")
+_JOINED = ("deps", "seq_lens")
 REQUIRED_COLUMNS = ("id", "name", "kind")
 #: Dimension columns come in this order (then any other dimension, alphabetically).
 DIM_ORDER = ("B", "M", "N", "K", "H", "W", "C", "R", "S", "F", "stride_h", "stride_w", "pad_h",
@@ -48,8 +51,9 @@ def trace_rows(trace: Trace) -> tuple[list[str], list[dict[str, Any]]]:
     dims = dim_columns(trace)
     rows = []
     for op in trace.ops:
-        row: dict[str, Any] = {c: getattr(op, c) for c in COLUMNS if c != "deps"}
-        row["deps"] = ";".join(str(d) for d in op.deps)
+        row: dict[str, Any] = {c: getattr(op, c) for c in COLUMNS if c not in _JOINED}
+        for c in _JOINED:
+            row[c] = ";".join(str(d) for d in getattr(op, c))
         for col in dims:
             value = op.dims.get(col[len(DIM_PREFIX):])
             row[col] = None if value is None else int(value)
@@ -228,8 +232,9 @@ def _build_trace(header: dict[str, Any], columns: list[str], records: list[tuple
         for name in STR_FIELDS:
             value = row.get(name)
             fields[name] = _DEFAULTS.get(name, "") if value is None else str(value)
-        deps_text = row.get("deps") or ""
-        fields["deps"] = tuple(_parse_int(d, source, row_no, "deps") for d in str(deps_text).split(";") if d.strip())
+        for name in _JOINED:
+            text = row.get(name) or ""
+            fields[name] = tuple(_parse_int(d, source, row_no, name) for d in str(text).split(";") if d.strip())
         fields["dims"] = {c[len(DIM_PREFIX):]: _parse_int(row[c], source, row_no, c)
                           for c in dim_cols if row.get(c) is not None}
         ops.append(TraceOp(**fields))

@@ -27,6 +27,12 @@ Byte and count fields (all integers):
 * ``macs`` — multiply-accumulates; ``flops`` — floating-point (or integer) operations, 2 per MAC
   plus bias adds and vector work (conventions in ``archsim.workload.costs``);
 * ``fused`` — ``+``-joined kinds of vector ops folded into this op's epilogue (e.g. ``relu``).
+
+Ragged ops: decode attention over requests whose KV caches hold different numbers of tokens is one op
+with ``seq_lens`` (the KV length of each request, in request order) and ``ragged_dim`` (the dimension
+that follows it: ``N`` of ``attn_qk``, ``K`` of ``attn_v``, ``reduce`` of the softmax between). ``B`` is
+then requests × (KV heads per request), the ragged dimension holds the longest length, and ``elements``,
+``macs``, ``flops`` and the byte counts are the exact sums over the requests.
 """
 from __future__ import annotations
 
@@ -55,6 +61,8 @@ class TraceOp:
     params: int = 0
     kv_cache_bytes: int = 0
     fused: str = ""
+    seq_lens: tuple[int, ...] = ()
+    ragged_dim: str = ""
 
     def dim(self, key: str, default: int | None = None) -> int:
         """Return dimension ``key`` (an int), or ``default`` when the op does not have it."""

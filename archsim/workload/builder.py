@@ -90,13 +90,22 @@ class GraphBuilder:
         return self._op(name, "linear", inputs, [(*lead, out_features)],
                         {"transposed_weight": transposed_weight, "holds": tuple(holds)})[0]
 
-    def matmul(self, name: str, a: str, b: str) -> str:
-        """Batched product of activations ``a`` [G, M, K] and ``b`` [G, K, N] → [G, M, N]."""
+    def matmul(self, name: str, a: str, b: str, ragged: tuple[str, tuple[int, ...]] | None = None) -> str:
+        """Batched product of activations ``a`` [G, M, K] and ``b`` [G, K, N] → [G, M, N]. ``ragged``:
+        (dimension, per-request lengths) of a decode-attention product over the KV cache (the trace records
+        them as ``ragged_dim`` / ``seq_lens``)."""
         g, m, k = self.shape(a)
         g2, k2, n = self.shape(b)
         if (g, k) != (g2, k2):
             raise WorkloadError(f"{self.name}: {name}: matmul shapes {self.shape(a)} x {self.shape(b)} do not agree")
-        return self._op(name, "matmul", [a, b], [(g, m, n)])[0]
+        return self._op(name, "matmul", [a, b], [(g, m, n)], {"ragged": ragged} if ragged else None)[0]
+
+    def kv_append(self, name: str, k: str, v: str, k_cache: tuple[int, ...], v_cache: tuple[int, ...]) -> tuple[str, str]:
+        """Write the new tokens' keys ``k`` and values ``v`` into the KV cache; returns the caches (shapes
+        ``k_cache``, ``v_cache``, role kv_cache), so attention over them runs after the write."""
+        outs = (self._tensor(f"{name}.k_cache", k_cache, "kv_cache"), self._tensor(f"{name}.v_cache", v_cache, "kv_cache"))
+        self.ops.append(Op(name, "kv_append", (k, v), outs, {}, self.layer))
+        return outs
 
     # -- vector ops ----------------------------------------------------------------------------
     def unary(self, name: str, kind: str, x: str) -> str:
@@ -139,9 +148,9 @@ class GraphBuilder:
         h = self.shape(x)[-1]
         return self._op(name, "rmsnorm", [x, self.weight(f"{name}.weight", (h,))], [self.shape(x)])[0]
 
-    def softmax(self, name: str, x: str) -> str:
-        """Softmax over the last axis."""
-        return self._op(name, "softmax", [x], [self.shape(x)])[0]
+    def softmax(self, name: str, x: str, ragged: tuple[str, tuple[int, ...]] | None = None) -> str:
+        """Softmax over the last axis (``ragged`` as for ``matmul``)."""
+        return self._op(name, "softmax", [x], [self.shape(x)], {"ragged": ragged} if ragged else None)[0]
 
     def pool(self, name: str, x: str, kind: str, kernel: int | tuple[int, int],
              stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,

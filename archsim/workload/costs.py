@@ -7,7 +7,8 @@ survey uses to within a factor that does not matter next to the GEMMs):
 * add, mul, relu, batchnorm-as-bias: 1; relu6 (clip), leaky_relu: 2; sigmoid, tanh, silu: 4; gelu: 8; swiglu (silu(gate)·up): 5; geglu: 9;
   rope: 3 (a 2x2 rotation per element pair); softmax: 5 (max, subtract, exp, sum, divide);
   layernorm: 8; rmsnorm: 5; batchnorm (unfolded): 2; allreduce: 1 (the sum);
-* pooling: ``window`` FLOPs per output element; top-k: 1 per input element;
+* pooling: ``window`` FLOPs per output element; top-k: 1 per input element; ``kv_append`` (a decode step
+  writing the new token's K and V into the cache): 0, its output bytes = the K and V it writes;
   MoE combine: 2 per (token, expert, hidden) product; embedding and upsample: 0;
 * neural-graphics encodings (``archsim.workload.encodings``), per point: ``hash_encoding`` /
   ``grid_encoding`` per level ``5d + C·(d−1) + 2·C·F`` interpolation FLOPs plus ``2d`` (hashed level) or
@@ -51,6 +52,8 @@ class OpWork:
     kv_cache_bytes: int = 0
     has_bias: bool = False
     fused: list[str] = field(default_factory=list)
+    seq_lens: tuple[int, ...] = ()
+    ragged_dim: str = ""
 
 
 def op_work(graph: Graph, op: Op) -> OpWork:
@@ -64,6 +67,9 @@ def op_work(graph: Graph, op: Op) -> OpWork:
                   weight_bytes=sum(t.nbytes for t in weights),
                   output_bytes=sum(t.nbytes for t in outs),
                   kv_cache_bytes=sum(t.nbytes for t in acts if t.role == "kv_cache"))
+    ragged = op.attrs.get("ragged")
+    if ragged:
+        cost.ragged_dim, cost.seq_lens = ragged[0], tuple(ragged[1])
     out_elems = sum(t.numel for t in outs)
     kind = op.kind
     if kind == "conv2d":
@@ -75,6 +81,10 @@ def op_work(graph: Graph, op: Op) -> OpWork:
     elif kind == "matmul":
         g, m, k = ins[0].shape
         _matrix_cost(cost, g, m, ins[1].shape[2], k, has_bias=False)
+    elif kind == "kv_append":
+        # a write of the new tokens' K and V into the cache: what it moves is what it reads
+        cost.output_bytes = cost.input_bytes
+        cost.dims = {"elements": sum(t.numel for t in ins)}
     elif kind in ("maxpool", "avgpool"):
         r, s = op.attrs["kernel"]
         cost.dims = {"elements": out_elems, "window": r * s}

@@ -21,7 +21,9 @@ class RunKnobs:
     default 128. context: tokens in the KV cache attended by a decode step, the new one included;
     default ``seq_len``. image_size: input resolution in pixels (square). dtype: element type of
     weights and activations (default: the model's own, int8 for CNNs). tp: tensor-parallel degree;
-    the trace describes one device. layers: emit only the first N blocks (per-block studies).
+    the trace describes one device. layers: emit only the first N blocks (per-block studies). blocks_only:
+    emit only the decoder blocks of an LLM, without embedding, final norm and LM head (one pipeline stage's
+    share; a per-layer comparison).
     experts_per_token: MoE top-k (default the model's). fuse: run activations as matrix-op
     epilogues. strict: fail on unsupported ONNX ops instead of skipping them. points: encoded sample
     points per step of a neural-graphics primitive (``instant_ngp``: NeRF rays × samples per ray,
@@ -36,6 +38,7 @@ class RunKnobs:
     dtype: str | None = None
     tp: int = 1
     layers: int | None = None
+    blocks_only: bool = False
     experts_per_token: int | None = None
     fuse: bool = True
     strict: bool = True
@@ -53,7 +56,7 @@ class RunKnobs:
 
 
 _INT_KNOBS = {"batch", "seq_len", "context", "image_size", "tp", "layers", "experts_per_token", "points"}
-_BOOL_KNOBS = {"fuse", "strict"}
+_BOOL_KNOBS = {"fuse", "strict", "blocks_only"}
 KNOB_NAMES = tuple(f.name for f in fields(RunKnobs))
 
 

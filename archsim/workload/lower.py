@@ -42,7 +42,7 @@ def lower(graph: Graph, fuse_epilogues: bool = True) -> Trace:
     producer: dict[str, _Draft | None] = {}  # tensor name -> draft that produces it (None: graph input)
     drafts: list[_Draft] = []
     for op in graph.ops:
-        sources = {producer.get(n) for n in op.inputs if graph.tensor(n).role == "activation"}
+        sources = {producer.get(n) for n in op.inputs if graph.tensor(n).role in ("activation", "kv_cache")}
         sources.discard(None)
         if op.kind in LAYOUT_KINDS:
             # Every output of a layout op aliases all producers of its inputs; parameters it reads
@@ -142,7 +142,8 @@ def _to_trace(graph: Graph, drafts: list[_Draft]) -> Trace:
         ops.append(TraceOp(id=d.index, name=d.name, kind=c.kind, dims=dict(c.dims), macs=c.macs, flops=c.flops,
                            input_bytes=c.input_bytes, weight_bytes=c.weight_bytes, output_bytes=c.output_bytes,
                            dtype=_graph_dtype(graph), deps=deps, phase=graph.phase, layer=d.layer,
-                           params=d.params, kv_cache_bytes=c.kv_cache_bytes, fused="+".join(c.fused)))
+                           params=d.params, kv_cache_bytes=c.kv_cache_bytes, fused="+".join(c.fused),
+                           seq_lens=c.seq_lens, ragged_dim=c.ragged_dim))
     return Trace(name=graph.name, ops=tuple(ops), metadata=dict(graph.metadata))
 
 

@@ -61,14 +61,16 @@ def attention(b: GraphBuilder, spec: TransformerSpec, sh: Shard, prefix: str, x:
     g = batch * nkv
     q = b.reshape(f"{prefix}.q_heads", q, (g, group * q_len, hd))
     if decode:
-        k_t = b.input(f"{prefix}.k_cache", (g, hd, kv_len), role="kv_cache")
-        v = b.input(f"{prefix}.v_cache", (g, kv_len, hd), role="kv_cache")
+        # the new token's K and V go into the cache, then attention reads the whole cache
+        k_t, v = b.kv_append(f"{prefix}.kv_append", k, v, (g, hd, kv_len), (g, kv_len, hd))
     else:
         k_t = b.reshape(f"{prefix}.k_heads", k, (g, hd, kv_len))
         v = b.reshape(f"{prefix}.v_heads", v, (g, kv_len, hd))
-    scores = b.matmul(f"{prefix}.attn_qk", q, k_t)
-    probs = b.softmax(f"{prefix}.softmax", scores)
-    ctx = b.matmul(f"{prefix}.attn_v", probs, v)
+    # decode attention reads each request's KV cache: ragged over requests (one length each, here all equal)
+    lens = (kv_len,) * batch if decode else None
+    scores = b.matmul(f"{prefix}.attn_qk", q, k_t, ragged=("N", lens) if decode else None)
+    probs = b.softmax(f"{prefix}.softmax", scores, ragged=("reduce", lens) if decode else None)
+    ctx = b.matmul(f"{prefix}.attn_v", probs, v, ragged=("K", lens) if decode else None)
     ctx = b.reshape(f"{prefix}.merge_heads", ctx, (t, nh * hd))
     out = b.linear(f"{prefix}.o_proj", ctx, spec.hidden, bias=spec.out_bias)
     if sh.tp > 1:
@@ -135,17 +137,11 @@ def build_decoder(name: str, spec: TransformerSpec, knobs: RunKnobs) -> Graph:
     t = batch * q_len
     b = GraphBuilder(name, knobs.dtype or spec.dtype, knobs.phase)
     b.layer = "embed"
-    ids = b.input("input_ids", (t,), dtype="int32")
-    table = b.weight("embed_tokens.weight", (sh.vocab, spec.embed_proj_dim or spec.hidden))
-    x = b.embedding("embed_tokens", ids, table)
-    if sh.tp > 1:
-        x = b.unary("embed_tokens.allreduce", "allreduce", x)
-    if spec.embed_proj_dim:
-        x = b.linear("project_in", x, spec.hidden, bias=False)
-    if spec.learned_positions:
-        pos_ids = b.input("position_ids", (t,), dtype="int32")
-        pos_table = b.weight("embed_positions.weight", (spec.max_positions + spec.position_offset, spec.hidden))
-        x = b.add("embed_add", x, b.embedding("embed_positions", pos_ids, pos_table))
+    if knobs.blocks_only:
+        x = b.input("hidden_states", (t, spec.hidden))
+        table = None
+    else:
+        x, table = _embed(b, spec, sh, t)
     n_layers = min(knobs.layers or spec.layers, spec.layers)
     k = knobs.experts_per_token or spec.experts_per_token
     if spec.is_moe and k > spec.num_experts:
@@ -166,6 +162,8 @@ def build_decoder(name: str, spec: TransformerSpec, knobs: RunKnobs) -> Graph:
         x = b.add(f"{p}.mlp_residual", h, x)
         if not spec.pre_norm:
             x = _norm(b, spec, f"{p}.mlp_norm", x)
+    if knobs.blocks_only:
+        return b.build(_metadata(spec, knobs, n_layers, k, kv_len))
     b.layer = "head"
     if spec.final_norm:
         x = _norm(b, spec, "final_norm", x)
@@ -176,6 +174,22 @@ def build_decoder(name: str, spec: TransformerSpec, knobs: RunKnobs) -> Graph:
     head_weight = table if spec.tie_embeddings else None
     b.linear("lm_head", x, sh.vocab, bias=False, weight=head_weight, transposed_weight=spec.tie_embeddings)
     return b.build(_metadata(spec, knobs, n_layers, k, kv_len))
+
+
+def _embed(b: GraphBuilder, spec: TransformerSpec, sh: Shard, t: int) -> tuple[str, str]:
+    """Token (and learned position) embeddings of ``t`` tokens; returns (hidden states, token table)."""
+    ids = b.input("input_ids", (t,), dtype="int32")
+    table = b.weight("embed_tokens.weight", (sh.vocab, spec.embed_proj_dim or spec.hidden))
+    x = b.embedding("embed_tokens", ids, table)
+    if sh.tp > 1:
+        x = b.unary("embed_tokens.allreduce", "allreduce", x)
+    if spec.embed_proj_dim:
+        x = b.linear("project_in", x, spec.hidden, bias=False)
+    if spec.learned_positions:
+        pos_ids = b.input("position_ids", (t,), dtype="int32")
+        pos_table = b.weight("embed_positions.weight", (spec.max_positions + spec.position_offset, spec.hidden))
+        x = b.add("embed_add", x, b.embedding("embed_positions", pos_ids, pos_table))
+    return x, table
 
 
 def _metadata(spec: TransformerSpec, knobs: RunKnobs, n_layers: int, k: int, kv_len: int) -> dict[str, str]:

@@ -13,6 +13,7 @@ re-exported here lazily so that importing the registry does not load Numba.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, Optional
 
 from pydantic import Field, model_validator
@@ -51,15 +52,35 @@ class DramParams(StrictModel):
         return {**derived, **data}
 
 
+@lru_cache(maxsize=None)
+def stream_efficiency(standard: str) -> float:
+    """Sustained / peak bandwidth of one long sequential read (8 MiB) on DRAM preset ``standard`` in archsim's
+    cycle-level controller model (refresh, row switches and bus turnarounds included)."""
+    from archsim.hw.dram.model import transfer
+    from archsim.hw.dram.standards import get_standard
+
+    std = get_standard(standard)
+    return min(1.0, transfer(std, 8 * 2**20).bandwidth_gbps / std.peak_gbps)
+
+
 @dataclass(frozen=True)
 class Dram:
     """A DRAM built from ``DramParams``, seen by engines as a bandwidth/latency source."""
 
     params: DramParams
 
-    def bytes_per_cycle(self, clock_ghz: float) -> float:
-        """Bytes this DRAM delivers per cycle of a ``clock_ghz`` clock."""
-        return self.params.bandwidth_gbps / clock_ghz
+    def port_gbps(self, arch_clock_ghz: float = 1.0) -> float:
+        """The bandwidth concurrent streams share (GB/s): ``bandwidth_gbps``, times the sustained streaming
+        efficiency of its standard from the cycle-level DRAM model when it names one."""
+        if self.params.standard is None:
+            return float(self.params.bandwidth_gbps)
+        return float(self.params.bandwidth_gbps) * stream_efficiency(self.params.standard)
+
+    @staticmethod
+    def traffic_actions(direction: str, n_bytes: float) -> list[tuple[str, float]]:
+        """Energy actions of streaming ``n_bytes``: the bits read or written, and as many bits activated (each
+        opened row is read out whole)."""
+        return [(direction, 8.0 * n_bytes), ("activate", 8.0 * n_bytes)]
 
     def standard(self):
         """The ``DramStandard`` named by ``params.standard`` (None for a pure bandwidth model)."""
@@ -70,7 +91,37 @@ class Dram:
         return get_standard(self.params.standard)
 
 
-DRAM = register(ComponentKind("dram", "memory", DramParams, Dram, "off-chip DRAM (bandwidth model or a DRAM standard)"))
+def price_dram(pricer, name: str, p: DramParams) -> None:
+    """Read/write energy per bit and ACT+PRE per bit moved from the standard's IDD figures (not node-scaled:
+    DRAM has its own process); static = devices × (background + refresh), devices = ceil(bandwidth / device
+    bandwidth); off-chip, so no area."""
+    from archsim.energy.dram import dram_energy
+    from archsim.energy.prices import Price
+    from archsim.energy.table import EnergyError
+
+    who = f"memories.{name}"
+    standard = p.standard or pricer.spec.dram_standard.get(name)
+    if not standard:
+        raise EnergyError(f"{who}: DRAM energy needs its standard; set energy.dram_standard.{name} to one "
+                          f"of {sorted(pricer.table.dram_standards)}")
+    std = pricer.table.dram_standard(str(standard), who)
+    if std.provenance == "placeholder":
+        if pricer.spec.strict:
+            raise EnergyError(f"{who}: DRAM standard {standard} has placeholder currents")
+        pricer.book.placeholders.add(f"dram[{standard}]")
+    de = dram_energy(std)
+    label = f"dram[{std.name}] ({std.file})"
+    pricer.book.dynamic[(name, "read")] = Price(name, "read", de.read_pj_per_bit, "bit", (label,))
+    pricer.book.dynamic[(name, "write")] = Price(name, "write", de.write_pj_per_bit, "bit", (label,))
+    pricer.book.dynamic[(name, "activate")] = Price(name, "activate", de.activate_pj_per_row_bit, "bit", (label,))
+    pricer.book.area_um2[name] = float("nan")
+    if pricer.spec.include_static:
+        devices = de.devices_for(p.bandwidth_gbps)
+        pricer.book.static_mw[name] = devices * (de.background_mw_per_device + de.refresh_mw_per_device)
+
+
+DRAM = register(ComponentKind("dram", "memory", DramParams, Dram, "off-chip DRAM (bandwidth model or a DRAM standard)",
+                              pricer=price_dram))
 
 _LAZY = {
     "DramStandard": "standards", "DramOrg": "standards", "ControllerConfig": "standards",
