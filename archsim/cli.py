@@ -12,8 +12,8 @@ from archsim.errors import ArchsimError
 ARCH_TOP_LEVEL_KEYS = ("name", "description", "clock_ghz", "engines", "memories", "links")
 
 # Packages that contribute a subcommand through ``add_subcommand(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.workload.cli", "archsim.mapping.cli", "archsim.hw.dram.cli",
-                                       "archsim.sweep.cli", "archsim.plot.cli")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.serving.cli", "archsim.workload.cli", "archsim.mapping.cli",
+                                       "archsim.hw.dram.cli", "archsim.sweep.cli", "archsim.plot.cli")
 
 
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
@@ -163,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     except ArchsimError as exc:
         print(f"archsim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader of our output went away (`archsim ... | head`): stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

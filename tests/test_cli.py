@@ -39,3 +39,29 @@ def test_reproduce_runs_an_experiment_script(tmp_path, capsys):
 def test_reproduce_unknown_name_lists_the_experiments(capsys):
     assert main(["reproduce", "nope"]) == 2
     assert "neupims" in capsys.readouterr().err
+
+
+def test_serve_writes_iteration_op_and_unit_tables(tmp_path, capsys, arch_dir):
+    import pandas as pd
+
+    out = tmp_path / "serve"
+    code = main(["serve", str(arch_dir / "neupims.yaml"), "llama2_7b", "--batch", "32", "--sub-batches", "2",
+                 "--tp", "4", "--iterations", "3", "--sim-layers", "2", "--warm-up", "300", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and "tokens/s" in text and "attention on pim" in text
+    it = pd.read_csv(out / "iterations.csv")
+    assert list(it.iteration) == [0, 1, 2] and (it.ns > 0).all()
+    units = pd.read_csv(out / "units.csv").set_index("component")
+    assert units.loc["pim", "busy_fraction"] > 0 and (units.loc[[f"sa{i}" for i in range(8)], "busy_fraction"] > 0).all()
+    ops = pd.read_csv(out / "ops.csv")
+    assert (ops[ops.name == "layers.0.attn.qkv_proj"].runs == 6).all()          # 3 iterations x 2 sub-batches
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tokens_per_s"] > 0 and summary["options"]["sub_batches"] == 2
+
+
+def test_serve_bad_input_is_a_located_error_not_a_traceback(capsys, arch_dir):
+    assert main(["serve", str(arch_dir / "neupims.yaml"), "resnet18", "--iterations", "1"]) == 2
+    assert "not a decoder LLM" in capsys.readouterr().err
+    assert main(["serve", str(arch_dir / "neupims.yaml"), "gpt3_7b", "--batch", "10", "--sub-batches", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "--sub_batches" in err and "Traceback" not in err

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from archsim.config import load_arch
+from archsim.errors import ConfigError
 from archsim.serving import ServingOptions, load_request_dist, serve
 from archsim.serving.state import BatchState
 from archsim.workload import load_workload
@@ -139,16 +140,19 @@ def test_snapshot_replay_serves_exactly_the_given_requests(systems):
     assert r.mean_context == pytest.approx((ctx.mean() + 1 + ctx.mean() + 2) / 2)   # +1: the new token
     per_token = DecodeStep("gpt3_7b", 64, ["tp=4", "layers=1", "blocks_only=true"]).kv_bytes_per_token * 32
     assert r.kv_bytes[0] == (ctx + 1).sum() * per_token
-    with pytest.raises(ValueError, match="snapshot"):
+    with pytest.raises(ConfigError, match="snapshot: channels: channel 32 is not"):
         serve(systems["neupims"], "gpt3_7b", load_request_dist("sharegpt"), opts, snapshot=(ctx, ch + 32))
 
 
-@pytest.mark.parametrize("bad, match", [(dict(batch=0), "batch"), (dict(batch=65, sub_batches=2), "split"),
-                                        (dict(channel_policy="nope"), "channel policy"),
-                                        (dict(sim_layers=0), "sim_layers")])
-def test_bad_serving_options_are_named(systems, bad, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("bad, key", [(dict(batch=0), "batch"), (dict(batch=65, sub_batches=2), "sub_batches"),
+                                      (dict(channel_policy="nope"), "channel_policy"),
+                                      (dict(sim_layers=0), "sim_layers")])
+def test_bad_serving_options_are_located_errors(systems, bad, key):
+    with pytest.raises(ConfigError) as err:
         run(systems["neupims"], **bad)
+    assert err.value.key_path == key
+    with pytest.raises(ConfigError, match=r"s.yaml: serve.bacth: unknown serving option \(did you mean 'batch'"):
+        ServingOptions.from_mapping({"bacth": 4}, "s.yaml", "serve.")
 
 
 def test_neupims_experiment_quick(tmp_path, capsys):

@@ -142,3 +142,31 @@ def test_sweep_command_runs_a_file_and_reports_cached_points_on_rerun(tmp_path, 
     args = parser.parse_args(argv)
     assert args.func(args) == 0
     assert "0 computed, 2 from the store" in capsys.readouterr().out
+
+
+def test_serving_points_sweep_architecture_and_serving_options_together(tmp_path, repo):
+    spec = build_sweep({"name": "serve", "base": str(repo / "arch_configs" / "neupims.yaml"), "workloads": ["gpt3_7b"],
+                        "parameters": {"engines.pim.row_buffers": ["single", "dual"], "serve.batch": [64, 128]},
+                        "serve": {"batch": 64, "iterations": 1, "tp": 4, "sim_layers": 1}, "energy": False},
+                       "serve.yaml")
+    out = run_sweep(spec, tmp_path / "out", workers=0, progress=False)
+    t = out.table.set_index(["engines.pim.row_buffers", "serve.batch"])
+    assert (out.table.status == "ok").all() and len(t) == 4
+    # dual row buffers never lose to blocked PIM; a bigger batch makes more tokens per second
+    for b in (64, 128):
+        assert t.loc[("dual", b), "tokens_per_s"] >= t.loc[("single", b), "tokens_per_s"]
+    assert t.loc[("dual", 128), "tokens_per_s"] > t.loc[("dual", 64), "tokens_per_s"]
+    rerun = run_sweep(spec, tmp_path / "out", workers=0, progress=False)
+    assert rerun.cached == 4 and rerun.computed == 0
+
+
+def test_bad_serving_sweeps_are_located_errors(repo):
+    base = {"name": "serve", "base": str(repo / "arch_configs" / "neupims.yaml"), "workloads": ["gpt3_7b"],
+            "parameters": {"serve.batch": [64, 0]}, "serve": {"batch": 64}}
+    with pytest.raises(ConfigError, match="serve.yaml: serve.batch: bad value; got 0"):
+        build_sweep(base, "serve.yaml")
+    with pytest.raises(ConfigError, match="serve.yaml: serve.batch: serving option swept without"):
+        build_sweep({**base, "serve": None}, "serve.yaml")
+    with pytest.raises(ConfigError, match="serve.yaml: serve.itrations: unknown serving option"):
+        build_sweep({**base, "parameters": {"engines.pim.refresh": [True]}, "serve": {"batch": 8, "itrations": 2}},
+                    "serve.yaml")

@@ -10,7 +10,8 @@ from archsim.sim.result import Result
 FORMATS = ("csv", "parquet", "json")
 
 
-def _write_table(df, path: Path, fmt: str) -> Path:
+def write_table(df, path: Path, fmt: str) -> Path:
+    """Write DataFrame ``df`` to ``path`` with the suffix of ``fmt`` (csv, json or parquet); the path."""
     target = path.with_suffix("." + fmt)
     if fmt == "csv":
         df.to_csv(target, index=False)
@@ -32,7 +33,7 @@ def write_result(result: Result, out_dir: str | Path, fmt: str = "csv") -> list[
                           expected=f"one of {FORMATS}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [_write_table(result.ops, out / "ops", fmt), _write_table(result.components, out / "components", fmt)]
+    paths = [write_table(result.ops, out / "ops", fmt), write_table(result.components, out / "components", fmt)]
     summary = out / "summary.json"
     summary.write_text(json.dumps(result.summary(), indent=2, sort_keys=True) + "\n")
     paths.append(summary)

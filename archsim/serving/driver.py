@@ -18,14 +18,17 @@ pipeline is periodic). Throughput counts one pipeline stage kept full (TP × PP 
 """
 from __future__ import annotations
 
+import difflib
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from archsim.config import Arch
+from archsim.errors import ConfigError
 from archsim.sim.result import OpRecord, Result, TransferRecord
 
 CHANNEL_POLICIES = ("greedy", "round_robin")
@@ -52,19 +55,44 @@ class ServingOptions:
     blocks_only: bool = False
     dtype: str | None = None
 
-    def check(self) -> None:
-        """ValueError naming the option that is out of range."""
+    def check(self, source: str = "serving options", prefix: str = "") -> None:
+        """ConfigError naming the option that is out of range (``source``/``prefix`` locate it)."""
+        def bad(name, expected):
+            raise ConfigError(source, f"{prefix}{name}", "bad value", value=getattr(self, name), has_value=True,
+                              expected=expected)
+
         for name in ("batch", "sub_batches", "iterations", "tp", "pp"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"serving option {name} must be >= 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                bad(name, "an integer >= 1")
         if self.batch % self.sub_batches:
-            raise ValueError(f"batch {self.batch} does not split into {self.sub_batches} equal sub-batches")
+            bad("sub_batches", f"a divisor of the batch ({self.batch}): the sub-batches split it equally")
         if self.channel_policy not in CHANNEL_POLICIES:
-            raise ValueError(f"channel policy {self.channel_policy!r}: expected one of {CHANNEL_POLICIES}")
-        if self.sim_layers is not None and self.sim_layers < 1:
-            raise ValueError(f"sim_layers must be >= 1, got {self.sim_layers}")
-        if self.warm_up_iterations < 0:
-            raise ValueError(f"warm_up_iterations must be >= 0, got {self.warm_up_iterations}")
+            bad("channel_policy", f"one of {CHANNEL_POLICIES}")
+        if self.sim_layers is not None and (not isinstance(self.sim_layers, int) or self.sim_layers < 1):
+            bad("sim_layers", "an integer >= 1 (or unset: every layer)")
+        if not isinstance(self.warm_up_iterations, int) or self.warm_up_iterations < 0:
+            bad("warm_up_iterations", "an integer >= 0")
+        for name in ("weight_prefetch", "blocks_only"):
+            if not isinstance(getattr(self, name), bool):
+                bad(name, "true or false")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "serving options",
+                     prefix: str = "") -> "ServingOptions":
+        """Options from a mapping of field names (a sweep file's ``serve:`` section); unknown keys and bad
+        values are ConfigErrors naming ``source`` and the key."""
+        known = [f.name for f in fields(cls)]
+        for key in data:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                raise ConfigError(source, f"{prefix}{key}", "unknown serving option" +
+                                  (f" (did you mean {close[0]!r}?)" if close else ""), expected=f"one of {known}")
+        if "batch" not in data:
+            raise ConfigError(source, f"{prefix}batch", "missing key", expected="the number of requests served")
+        options = cls(**dict(data))
+        options.check(source, prefix)
+        return options
 
 
 @dataclass
@@ -298,13 +326,15 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
         state.warm_up(options.warm_up_iterations)
     else:
         if len(snapshot[0]) != options.batch:
-            raise ValueError(f"snapshot holds {len(snapshot[0])} requests, options.batch is {options.batch}")
+            raise ConfigError("snapshot", "contexts", f"holds {len(snapshot[0])} requests, but the batch is "
+                              f"{options.batch}", expected="one context per request of the batch")
         placed = snapshot[1] if pims else np.zeros(len(snapshot[0]), np.int64)
         state = BatchState.from_snapshot(dist, snapshot[0], placed, options.sub_batches, channels,
                                          options.channel_policy, rng, remaining=options.iterations + 1)
     slots = [state.slots_of(s) for s in range(options.sub_batches)]
     if any(s.size == 0 for s in slots):
-        raise ValueError(f"a sub-batch of the {options.batch} requests is empty")
+        raise ConfigError("snapshot", "channels", f"leaves a sub-batch of the {options.batch} requests empty",
+                          expected="requests spread so that every sub-batch gets some")
     step = step_of(slots[0].size)
     template = step.trace(np.full(slots[0].size, int(round(float(state.context.mean()) + 1))))
     mapper = DecodeMapper(arch, engines, template, options.sub_batches, options.weight_prefetch)
@@ -354,9 +384,13 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
 
 def _model_layers(model: str) -> int:
     """Decoder layers of zoo model ``model`` (what its lowered trace reports)."""
+    from archsim.errors import WorkloadError
     from archsim.workload import load_workload
 
-    return int(load_workload(model, ["phase=decode", "batch=1", "context=1"]).metadata["layers"])
+    meta = load_workload(model, ["phase=decode", "batch=1", "context=1"]).metadata
+    if meta.get("phase") != "decode" or "layers" not in meta:
+        raise WorkloadError(f"{model}: not a decoder LLM (serving needs a decode step with a KV cache)")
+    return int(meta["layers"])
 
 
 def _capacity_bytes(arch: Arch) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from archsim.errors import ConfigError
 from archsim.serving.requests import RequestDist
 
 
@@ -58,9 +59,12 @@ class BatchState:
         contexts = np.asarray(contexts, np.int64)
         channels = np.asarray(channels, np.int64)
         if contexts.shape != channels.shape or contexts.ndim != 1 or contexts.size == 0:
-            raise ValueError("snapshot: contexts and channels must be equal-length, non-empty 1-D arrays")
+            raise ConfigError("snapshot", "contexts", "contexts and channels differ in shape",
+                              expected="equal-length, non-empty 1-D arrays")
         if channels.min() < 0 or channels.max() >= n_channels:
-            raise ValueError(f"snapshot: channel {int(channels.max())} outside 0..{n_channels - 1}")
+            bad = int(channels[(channels < 0) | (channels >= n_channels)][0])
+            raise ConfigError("snapshot", "channels", f"channel {bad} is not a PIM channel",
+                              expected=f"channels 0..{n_channels - 1}")
         state = cls(dist, contexts.size, sub_batches, n_channels, policy, rng)
         state.context[:] = contexts
         state.channel[:] = channels

@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-RESULT_SCHEMA = 1   # bump when the metrics a task returns change: old cached points are then recomputed
+RESULT_SCHEMA = 2   # bump when the metrics a task returns change: old cached points are then recomputed
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Task:
     mapper: str
     energy: dict[str, Any] | None      # EnergySpec.to_dict() or None
     error: str = ""                    # set when the point already failed while being expanded
+    serve: dict[str, Any] | None = None   # serving options (a serving run instead of one simulate)
 
 
 def _workload_key(workload: Any, overrides: tuple[str, ...]) -> str:
@@ -40,10 +41,12 @@ def _workload_key(workload: Any, overrides: tuple[str, ...]) -> str:
 
 
 def config_hash(arch: dict[str, Any] | None, workload: Any, overrides: tuple[str, ...], mapper: str,
-                energy: dict[str, Any] | None, error: str = "") -> str:
+                energy: dict[str, Any] | None, error: str = "", serve: dict[str, Any] | None = None) -> str:
     """SHA-256 (hex, 20 chars) of everything that determines a task's result."""
     payload = {"arch": arch, "workload": _workload_key(workload, overrides), "mapper": mapper,
                "energy": energy, "schema": RESULT_SCHEMA, "error": error}
+    if serve is not None:
+        payload["serve"] = serve
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -86,6 +89,30 @@ def metrics(result, report) -> dict[str, float]:
     return {k: (v if not (isinstance(v, float) and math.isinf(v)) else float("nan")) for k, v in row.items()}
 
 
+def serving_metrics(r, report) -> dict[str, float]:
+    """Flat metrics of one serving run: throughput, iteration time, utilisation per unit kind, context, energy."""
+    row = {"tokens_per_s": r.tokens_per_s, "ms_per_iteration": r.device_time_ns / max(1, len(r.iterations)) / 1e6,
+           "npu_util": r.npu_utilization, "pim_util": r.pim_utilization, "npu_busy": r.npu_busy_fraction,
+           "pim_busy": r.pim_busy_fraction, "mean_context": r.mean_context, "total_cycles": float(r.result.total_cycles),
+           "total_macs": float(r.result.total_macs), "requests_completed": float(r.requests_completed)}
+    for unit in r.units.itertuples():
+        row[f"busy.{unit.component}"] = float(unit.busy_fraction)
+    if report is not None:
+        row.update({"energy_pj": report.total_pj, "dynamic_energy_pj": report.dynamic_pj,
+                    "static_energy_pj": report.static_pj, "area_mm2": report.area_mm2,
+                    "energy_pj_per_token": report.total_pj * r.scale / max(1, r.tokens)})
+    return row
+
+
+def _run_serving(task: Task, arch) -> tuple[dict[str, float], Any]:
+    from archsim.serving import ServingOptions, load_request_dist, serve
+
+    opts = {k: v for k, v in task.serve.items() if k != "requests"}
+    options = ServingOptions.from_mapping(opts, task.arch_source, "serve.")
+    r = serve(arch, str(task.workload), load_request_dist(task.serve.get("requests", "sharegpt")), options)
+    return r, r.result
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task; returns {"config_hash", "status": "ok"|"failed", "error", "metrics": {...}}."""
     out: dict[str, Any] = {"config_hash": task.config_hash, "status": "ok", "error": "", "metrics": {}}
@@ -97,15 +124,19 @@ def run_task(task: Task) -> dict[str, Any]:
         from archsim.sim.run import simulate
 
         arch = build_arch(task.arch, task.arch_source)
-        trace = _trace(task.workload, task.workload_overrides) if isinstance(task.workload, str) else task.workload
-        result = simulate(arch, trace, mapper=task.mapper)
+        serving = None
+        if task.serve is not None:
+            serving, result = _run_serving(task, arch)
+        else:
+            trace = _trace(task.workload, task.workload_overrides) if isinstance(task.workload, str) else task.workload
+            result = simulate(arch, trace, mapper=task.mapper)
         report = None
         if task.energy is not None:
             from archsim.energy import EnergySpec, estimate_energy
 
             spec = EnergySpec(**task.energy)
             report = estimate_energy(result, arch, spec, _table(spec.table))
-        out["metrics"] = metrics(result, report)
+        out["metrics"] = serving_metrics(serving, report) if serving is not None else metrics(result, report)
     except Exception as exc:   # a failing point is data, not a reason to stop the sweep
         out.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         out["traceback"] = traceback.format_exc(limit=8)

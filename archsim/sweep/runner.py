@@ -22,8 +22,8 @@ from archsim.sweep.store import PointStore, write_table
 
 
 # metric columns in this order first, the rest (util.*, bytes.*, energy_pj.*) alphabetically after them
-HEADLINE_METRICS = ("total_cycles", "latency_ms", "total_macs", "stall_cycles", "ops", "energy_pj",
-                    "dynamic_energy_pj", "static_energy_pj", "edp_pj_ms", "area_mm2")
+HEADLINE_METRICS = ("tokens_per_s", "ms_per_iteration", "total_cycles", "latency_ms", "total_macs", "stall_cycles",
+                    "ops", "energy_pj", "dynamic_energy_pj", "static_energy_pj", "edp_pj_ms", "area_mm2")
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ def make_tasks(spec: SweepSpec) -> tuple[list[Task], list[tuple[int, dict[str, A
     tasks = []
     for p in points:
         for wl in spec.workloads:
-            h = config_hash(p.config, wl.name, wl.overrides, spec.mapper, energy, p.error)
+            h = config_hash(p.config, wl.name, wl.overrides, spec.mapper, energy, p.error, p.serve)
             tasks.append(Task(p.index, wl.label, h, p.config, f"{spec.base_source} (sweep point {p.index})",
-                              wl.name, wl.overrides, spec.mapper, energy, p.error))
+                              wl.name, wl.overrides, spec.mapper, energy, p.error, p.serve))
     return tasks, [(p.index, p.values) for p in points], rejected
 
 

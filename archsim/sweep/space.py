@@ -20,6 +20,7 @@ class Point:
     values: dict[str, Any]
     config: dict[str, Any] | None
     error: str = ""
+    serve: dict[str, Any] | None = None      # serving options of this point (None: a plain run)
 
 
 def raw_points(spec: SweepSpec) -> list[dict[str, Any]]:
@@ -38,16 +39,22 @@ def raw_points(spec: SweepSpec) -> list[dict[str, Any]]:
 
 def expand(spec: SweepSpec) -> tuple[list[Point], int]:
     """The sweep's points that satisfy every constraint, and how many were rejected."""
+    from archsim.sweep.spec import SERVE_PREFIX
+
     points, rejected = [], 0
     for values in raw_points(spec):
-        overrides = [*spec.fixed.items(), *values.items()]
+        arch_values = {k: v for k, v in values.items() if not k.startswith(SERVE_PREFIX)}
+        serve = None
+        if spec.serve is not None:
+            serve = {**spec.serve, **{k[len(SERVE_PREFIX):]: v for k, v in values.items() if k.startswith(SERVE_PREFIX)}}
+        overrides = [*spec.fixed.items(), *arch_values.items()]
         try:
             config = apply_overrides(spec.base, overrides, spec.base_source)
         except ConfigError as exc:
-            points.append(Point(len(points), values, None, f"ConfigError: {exc}"))
+            points.append(Point(len(points), values, None, f"ConfigError: {exc}", serve))
             continue
         if all(c.holds(config) for c in spec.constraints):
-            points.append(Point(len(points), values, config))
+            points.append(Point(len(points), values, config, "", serve))
         else:
             rejected += 1
     return points, rejected

@@ -14,8 +14,13 @@ points: [{engines.npu.rows: 16}, ...]        # list: explicit points
 constraints: ["rows * cols <= 16384"]
 fixed: {memories.lpddr4.bandwidth_gbps: 25.6}  # applied to every point
 energy: {dram_standard: {lpddr4: LPDDR3}}      # archsim.energy.EnergySpec; `false` = no energy
-mapper: by_kind
+mapper: partition
+serve: {batch: 64, iterations: 4, tp: 4}       # optional: serve the (LLM) workloads instead of one run
 ```
+
+With ``serve:`` every (point, workload) is a serving run (``archsim.serving.ServingOptions``; ``requests:``
+names the request distribution) and keys ``serve.<option>`` in ``parameters``/``points`` sweep its options
+(``serve.batch: [64, 128, 256]``) beside the architecture's.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ from archsim.sweep.constraints import Constraint
 
 MODES = ("grid", "random", "list")
 TOP_KEYS = ("name", "description", "base", "workloads", "mode", "parameters", "samples", "seed", "points",
-            "constraints", "fixed", "energy", "mapper")
+            "constraints", "fixed", "energy", "mapper", "serve")
+SERVE_PREFIX = "serve."
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class SweepSpec:
     energy: EnergySpec | None = field(default_factory=EnergySpec)
     mapper: str = "partition"
     source: str = "<memory>"
+    serve: dict[str, Any] | None = None       # serving options of every point (None: plain runs)
 
     @property
     def swept_keys(self) -> tuple[str, ...]:
@@ -158,12 +165,32 @@ def build_sweep(data: Mapping[str, Any], source: str | Path = "<memory>", root: 
         raise ConfigError(src, "fixed", "bad value", value=fixed, has_value=True, expected="a mapping")
     energy_raw = data.get("energy", {})
     energy = None if energy_raw is False else EnergySpec.from_dict(energy_raw or {}, src)
+    serve = data.get("serve")
+    swept_serve = [k for k in (*params, *(k for p in points for k in p)) if str(k).startswith(SERVE_PREFIX)]
+    if serve is None and swept_serve:
+        raise ConfigError(src, swept_serve[0], "serving option swept without a 'serve:' section",
+                          expected="a 'serve:' mapping of serving options (batch, iterations, ...)")
+    if serve is not None:
+        if not isinstance(serve, dict):
+            raise ConfigError(src, "serve", "bad value", value=serve, has_value=True,
+                              expected="a mapping of serving options (batch, iterations, tp, requests, ...)")
+        from archsim.serving import ServingOptions
+        from archsim.serving.requests import load_request_dist
+
+        opts = {k: v for k, v in serve.items() if k != "requests"}
+        for key in swept_serve:     # check every swept value too, before any point runs
+            for value in (params.get(key) or [p[key] for p in points if key in p]):
+                ServingOptions.from_mapping({**opts, key[len(SERVE_PREFIX):]: value}, src, SERVE_PREFIX)
+        if not swept_serve:
+            ServingOptions.from_mapping(opts, src, SERVE_PREFIX)
+        load_request_dist(serve.get("requests", "sharegpt"))
     spec = SweepSpec(
         name=str(data.get("name") or Path(src).stem), base=base_dict, base_source=base_source,
         workloads=workloads if workloads is not None else _workloads(data.get("workloads"), src, root),
         mode=mode, parameters={str(k): list(v) for k, v in params.items()},
         points=tuple(dict(p) for p in points), samples=int(samples or 0), seed=seed, fixed=dict(fixed),
-        energy=energy, mapper=str(data.get("mapper", "partition")), source=src)
+        energy=energy, mapper=str(data.get("mapper", "partition")), source=src,
+        serve=dict(serve) if serve is not None else None)
     raw_constraints = data.get("constraints") or []
     if isinstance(raw_constraints, str):
         raw_constraints = [raw_constraints]
