@@ -65,6 +65,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from archsim.hw import registry
+    from archsim.hw.dataflows import dataflow_names
     from archsim.mapping import MAPPERS
 
     root = Path(__file__).resolve().parent.parent
@@ -80,6 +81,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         "mappers": sorted(MAPPERS),
         "engine kinds": registry.kinds("engine"),
         "memory kinds": registry.kinds("memory"),
+        "systolic dataflows": dataflow_names(),
     }
     if args.json:
         print(json.dumps(listing, indent=2))

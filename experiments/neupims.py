@@ -9,7 +9,7 @@ interleaves two sub-batches at batch >= 256. Throughput = batch tokens per itera
 stage, kept full). archsim values are always computed; the paper's are its stated averages.
 
 The NPU-only and NPU+PIM baselines are built two ways (``archsim.serving.presets.BASELINE_PROFILES``):
-``archsim`` (archsim's own hardware models: attention GEMVs through the arrays' fold model, weight prefetch,
+``native`` (archsim's own hardware models: attention GEMVs through the arrays' fold model, weight prefetch,
 Newton commands limited by the channels' command buses) and ``neupims_sim`` (what NeuPIMs' released
 simulator does: its WS cores' GEMM passes and FusedMHA attention, one PIM instruction per NPU cycle). Prints per-config throughput, the average ratios of both beside the
 paper's (3x GPU-only, 2.4x NPU-only, 1.6x NPU+PIM, 1.5x NPU+PIM over NPU-only), Table 4's utilisations
@@ -46,7 +46,7 @@ PEER = ROOT / "tests" / "fixtures" / "neupims_peer"
 
 
 def run_one(system_name: str, model: str, tp: int, pp: int, dataset: str, batch: int, args,
-            cache: dict, sub_batches: int | None = None, policy: str | None = None, profile: str = "archsim"):
+            cache: dict, sub_batches: int | None = None, policy: str | None = None, profile: str = "native"):
     """ServingResult of one (system, model, dataset, batch) with the baselines built as ``profile``."""
     preset = NEUPIMS_SYSTEMS[system_name]
     prof = BASELINE_PROFILES[profile]
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
                         row["mean_context"] = r.mean_context
                 rows.append(row)
     cols = [col(n, p) for n in NEUPIMS_SYSTEMS for p in (PROFILES if n in PROFILE_SYSTEMS else PROFILES[:1])]
-    short = {c: c.replace(" [archsim]", " arch").replace(" [neupims_sim]", " sim") for c in cols}
+    short = {c: c.replace(" [native]", " nat").replace(" [neupims_sim]", " sim") for c in cols}
     print(f"{'model':10s} {'dataset':8s} {'batch':>5s} {'ctx':>5s} " + " ".join(f"{short[c]:>12s}" for c in cols)
           + "   (tokens/s per device group)")
     for row in rows:

@@ -172,11 +172,6 @@ class PimDevice:
         """Multipliers in all banks of all channels (MACs per PIM cycle at one command per cycle)."""
         return self.channels * self.banks * self.params.mac_units_per_bank
 
-    @property
-    def bytes_per_cycle(self) -> float:
-        """Normal (non-PIM) data bandwidth of the memory, bytes per PIM cycle."""
-        return self.channels * self.access_bytes / float(self.standard.burst_cycles)
-
     def _bursts(self, n_bytes):
         return -(-np.asarray(n_bytes, np.int64) // self.access_bytes)
 
@@ -352,12 +347,6 @@ class PimDevice:
         busiest = int(np.argmax(out))
         out[busiest] = max(out[busiest], bound)
         return out
-
-    def gemv_cost(self, n_rows: int, k_cols: int, repeats: int = 1) -> PimCost:
-        """``repeats`` independent N×K GEMVs (e.g. heads × requests), spread round-robin over channels."""
-        ch = np.arange(repeats, dtype=np.int64) % self.channels
-        order = np.argsort(ch, kind="stable")
-        return self.run(self.gemv_jobs(n_rows, k_cols, ch[order]))
 
     # ------------------------------------------------------------------ engine interface
     @staticmethod

@@ -12,8 +12,23 @@ from matplotlib.patches import Patch
 from archsim.plot.style import color_map, new_figure
 
 
+def unit_groups(ops: pd.DataFrame) -> dict[str, list[str]]:
+    """Label -> engines for the rows a figure draws: engines whose ops run at exactly the same times (the
+    identical units an op is spread over) share one row, labelled ``sa0–sa7 (x8)``."""
+    members: dict[tuple, list[str]] = {}
+    for engine, g in ops.groupby("engine", sort=False):
+        members.setdefault(tuple(zip(g.start_cycle, g.end_cycle, g.kind)), []).append(engine)
+    return {(m[0] if len(m) == 1 else f"{m[0]}–{m[-1]} (x{len(m)})"): m for m in members.values()}
+
+
+def unit_rows(ops: pd.DataFrame) -> dict[str, str]:
+    """Label -> the first engine of each of ``unit_groups``."""
+    return {label: m[0] for label, m in unit_groups(ops).items()}
+
+
 def utilization_over_time(ops: pd.DataFrame, peaks: dict[str, float], bins: int = 120, title: str = ""):
-    """Per-engine utilization (%) over time: MAC utilization for engines with a MAC peak, busy % otherwise.
+    """Per-engine utilization (%) over time: MAC utilization for engines with a MAC peak, busy % otherwise
+    (identical units in lock step drawn once, ``unit_rows``).
 
     ``ops`` needs engine, start_cycle, end_cycle, macs; ``peaks`` maps engine -> MACs per cycle.
     """
@@ -21,7 +36,8 @@ def utilization_over_time(ops: pd.DataFrame, peaks: dict[str, float], bins: int 
     span = max(int(ops.end_cycle.max()) if len(ops) else 1, 1)
     edges = np.linspace(0, span, bins + 1)
     width = edges[1] - edges[0]
-    for engine, group in ops.groupby("engine", sort=False):
+    for name, engine in unit_rows(ops).items():
+        group = ops[ops.engine == engine]
         util = np.zeros(bins)
         for r in group.itertuples():
             dur = max(r.end_cycle - r.start_cycle, 1)
@@ -30,7 +46,7 @@ def utilization_over_time(ops: pd.DataFrame, peaks: dict[str, float], bins: int 
             overlap = hi - lo
             peak = peaks.get(engine, 0)
             util += overlap * (r.macs / (dur * peak) if peak else 1.0)
-        label = engine if peaks.get(engine) else f"{engine} (busy)"
+        label = name if peaks.get(engine) else f"{name} (busy)"
         ax.step(edges[:-1], 100 * util / width, where="post", label=label)
     ax.set_xlabel("time (cycles)")
     ax.set_ylabel("utilization (%)")
@@ -70,13 +86,15 @@ def latency_breakdown(ops: pd.DataFrame, title: str = ""):
 
 
 def timeline(ops: pd.DataFrame, transfers: pd.DataFrame | None = None, title: str = ""):
-    """Gantt chart: one row per engine (bars coloured by op kind) and one per link carrying transfers."""
-    rows = list(dict.fromkeys(ops.engine))
+    """Gantt chart: one row per engine (identical units in lock step share one, ``unit_rows``; bars coloured by
+    op kind) and one per link or DMA queue carrying transfers."""
+    units = unit_rows(ops)
+    rows = list(units)
     links = [] if transfers is None or transfers.empty else list(dict.fromkeys(transfers.link))
     fig, ax = new_figure(9.0, 1.2 + 0.6 * (len(rows) + len(links)))
     colors = color_map(ops.kind)
-    for i, engine in enumerate(rows):
-        g = ops[ops.engine == engine]
+    for i, label in enumerate(rows):
+        g = ops[ops.engine == units[label]]
         ax.broken_barh(list(zip(g.start_cycle, g.end_cycle - g.start_cycle)), (i - 0.4, 0.8),
                        facecolors=[colors[k] for k in g.kind])
     for j, link in enumerate(links):
@@ -92,15 +110,18 @@ def timeline(ops: pd.DataFrame, transfers: pd.DataFrame | None = None, title: st
 
 def roofline(ops: pd.DataFrame, peak_gmacs: dict[str, float], bandwidth_gbps: dict[str, float],
              dram: dict[str, str], title: str = ""):
-    """Roofline per MAC engine: achieved GMAC/s vs operational intensity (MACs per DRAM byte), log-log.
+    """Roofline per MAC engine (or unit group): achieved GMAC/s vs operational intensity (MACs per DRAM byte),
+    log-log.
 
-    ``peak_gmacs``: engine -> peak GMAC/s; ``bandwidth_gbps``: engine -> its DRAM's GB/s; ``dram``:
-    engine -> memory name whose ``bytes.<mem>.*`` columns count as off-chip traffic; ops carry
-    ``duration_ns`` (their wall time).
+    ``ops``: one row per op and engine (or group), with ``macs``, ``duration_ns`` (wall time) and
+    ``bytes.<mem>.*`` columns; ``peak_gmacs``: engine -> peak GMAC/s; ``bandwidth_gbps``: engine -> its
+    DRAM's GB/s; ``dram``: engine -> memory whose ``bytes.<mem>.*`` columns count as off-chip traffic. An op
+    whose weights were prefetched while earlier ops ran can sit above its roof: its bytes moved before it began.
     """
     fig, ax = new_figure()
     colors = color_map(peak_gmacs)
     for engine, peak in peak_gmacs.items():
+        label = engine
         g = ops[(ops.engine == engine) & (ops.macs > 0)]
         cols = [c for c in g.columns if c.startswith(f"bytes.{dram[engine]}.")]
         dram_bytes = g[cols].sum(axis=1).to_numpy() if cols else np.zeros(len(g))
@@ -109,8 +130,8 @@ def roofline(ops: pd.DataFrame, peak_gmacs: dict[str, float], bandwidth_gbps: di
         bw = bandwidth_gbps[engine]
         xs = np.logspace(np.log10(max(min(oi.min(initial=1.0), peak / bw) / 10, 1e-3)),
                          np.log10(max(oi.max(initial=1.0), peak / bw) * 10), 200)
-        ax.plot(xs, np.minimum(peak, bw * xs), color=colors[engine], lw=2, label=f"{engine} roof")
-        ax.scatter(oi, achieved, s=14, color=colors[engine], alpha=0.7, label=f"{engine} ops")
+        ax.plot(xs, np.minimum(peak, bw * xs), color=colors[label], lw=2, label=f"{label} roof")
+        ax.scatter(oi, achieved, s=14, color=colors[label], alpha=0.7, label=f"{label} ops")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("operational intensity (MACs / DRAM byte)")

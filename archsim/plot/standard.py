@@ -11,22 +11,39 @@ from archsim.plot.style import save
 
 
 def transfers_table(result) -> pd.DataFrame:
-    """The link transfers of a Result as a table (link, start_cycle, end_cycle, bytes)."""
+    """The transfers of a Result (links and DMA queues) as a table (link, start_cycle, end_cycle, bytes)."""
     return pd.DataFrame([{"link": t.link, "start_cycle": t.start_cycle, "end_cycle": t.end_cycle, "bytes": t.bytes}
                          for t in result.transfers], columns=["link", "start_cycle", "end_cycle", "bytes"])
 
 
-def roofline_inputs(result, arch) -> tuple[dict, dict, dict]:
-    """(peak GMAC/s, DRAM GB/s, DRAM memory name) per engine that has a MAC peak and a ``dram``."""
-    peaks, bws, drams = {}, {}, {}
-    for name, params in arch.engines.items():
-        peak = result.engine_peak_macs_per_cycle.get(name, 0)
+def roofline_inputs(result, arch) -> tuple[pd.DataFrame, dict, dict, dict]:
+    """Per unit group with a MAC peak and a ``dram`` (identical units an op is spread over count as one):
+    its ops summed over the group's shares (MACs, off-chip bytes including what DMA fetched for them, wall
+    time from the first start to the last end), and its peak GMAC/s, DRAM GB/s and DRAM name."""
+    from archsim.hw.registry import memory_port_gbps
+
+    ops = result.ops
+    served: dict[tuple[int, str], float] = {}
+    for t in result.transfers:
+        if t.kind != "link" and t.consumer_op >= 0 and t.src:
+            served[(t.consumer_op, t.src)] = served.get((t.consumer_op, t.src), 0.0) + t.bytes
+    rows, peaks, bws, drams = [], {}, {}, {}
+    for label, members in run_plots.unit_groups(ops).items():
+        params = arch.engines[members[0]]
+        peak = sum(result.engine_peak_macs_per_cycle.get(m, 0) for m in members)
         mem = getattr(params, "dram", None)
-        if peak and mem and hasattr(arch.memories[mem], "bandwidth_gbps"):
-            peaks[name] = peak * arch.engine_clock_ghz(name)
-            bws[name] = arch.memories[mem].bandwidth_gbps
-            drams[name] = mem
-    return peaks, bws, drams
+        if not (peak and mem and mem in arch.memories):
+            continue
+        peaks[label] = peak * arch.engine_clock_ghz(members[0])
+        bws[label] = memory_port_gbps(arch, mem)
+        drams[label] = mem
+        mine = ops[ops.engine.isin(members)]
+        cols = [c for c in mine.columns if c.startswith(f"bytes.{mem}.")]
+        for op_id, g in mine.groupby("op_id", sort=False):
+            rows.append({"engine": label, "macs": g.macs.sum(), f"bytes.{mem}.all": g[cols].to_numpy().sum()
+                         + served.get((op_id, mem), 0.0),
+                         "duration_ns": (g.end_cycle.max() - g.start_cycle.min()) / result.clock_ghz})
+    return pd.DataFrame(rows).fillna(0.0), peaks, bws, drams
 
 
 def write_standard_plots(result, out_dir: str | Path, arch=None, energy_spec=None,
@@ -50,10 +67,9 @@ def write_standard_plots(result, out_dir: str | Path, arch=None, energy_spec=Non
     paths += save(run_plots.timeline(ops, transfers_table(result), title=f"Timeline - {title}"), out, "timeline",
                   formats)
     if arch is not None:
-        peaks, bws, drams = roofline_inputs(result, arch)
+        grouped, peaks, bws, drams = roofline_inputs(result, arch)
         if peaks:
-            timed = ops.assign(duration_ns=(ops.end_cycle - ops.start_cycle) / result.clock_ghz)
-            paths += save(run_plots.roofline(timed, peaks, bws, drams, title=f"Roofline - {title}"), out,
+            paths += save(run_plots.roofline(grouped, peaks, bws, drams, title=f"Roofline - {title}"), out,
                           "roofline", formats)
         from archsim.energy import EnergyError, EnergySpec, estimate_energy
         try:

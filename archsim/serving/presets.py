@@ -70,8 +70,8 @@ class BaselineProfile:
 BASELINE_PROFILES = {
     # archsim's own hardware models: the arrays' fold model for every matrix op (attention GEMVs included),
     # weights prefetched by DMA, Newton PIM commands as fast as each channel's command bus takes them.
-    "archsim": BaselineProfile(
-        "archsim", "archsim's own models: every matrix op (NPU-only attention too) through the arrays' WS fold "
+    "native": BaselineProfile(
+        "native", "archsim's own models: every matrix op (NPU-only attention too) through the arrays' WS fold "
         "model, weight prefetch DMA, Newton PIM commands limited only by each channel's C/A bus"),
     # What NeuPIMs' released simulator does (casys-kaist/NeuPIMs branches npu-only and npu+pim, checked
     # against runs of it in tests/fixtures/neupims_peer): its WS cores (archsim.hw.dataflows.neupims_ws:
