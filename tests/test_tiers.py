@@ -225,3 +225,16 @@ def test_a_spilled_activation_is_stored_freed_and_fetched_back():
     table = result.tier_traffic.set_index("tier")
     assert table.loc["s", "final_bytes"] == 0 and table.loc["hbm", "final_bytes"] == 8192 + 65536
     assert table.read_bytes.sum() == table.write_bytes.sum() == 2 * 8192 + 65536
+
+
+def test_dma_channels_let_copies_between_two_tiers_run_at_once():
+    trace = mlp_trace(layers=4)
+    one = staged(build_arch(tiered_arch()), trace, home="hbm", buffers=4)
+    two = staged(build_arch(tiered_arch(dma_channels={"s": 2, "hbm": 2})), trace, home="hbm", buffers=4)
+
+    def overlapping(result):
+        ts = sorted(result.tier_transfers, key=lambda t: t.start_cycle)
+        return any(b.start_cycle < a.end_cycle for a, b in zip(ts, ts[1:]))
+
+    assert not overlapping(one) and overlapping(two)
+    assert sum(t.bytes for t in two.tier_transfers) == sum(t.bytes for t in one.tier_transfers)

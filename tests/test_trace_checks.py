@@ -48,3 +48,18 @@ def test_every_zoo_model_lowers_to_a_consistent_trace(model):
 def test_llm_variants_lower_to_consistent_traces(overrides):
     check_trace(load_workload("mixtral_8x7b", overrides))
     check_trace(load_workload("llama2_70b", overrides))
+
+
+def test_ragged_decode_steps_pass_the_checks_and_a_wrong_ragged_dim_does_not():
+    from dataclasses import replace
+
+    from archsim.trace import Trace
+    from archsim.workload.decode import DecodeStep
+
+    trace = DecodeStep("gpt3_7b", 3, ["tp=4", "layers=1"]).trace([5, 90, 7])
+    assert check_trace(trace) is trace
+    qk = next(i for i, op in enumerate(trace.ops) if op.name.endswith("attn_qk"))
+    ops = list(trace.ops)
+    ops[qk] = replace(ops[qk], dims={**ops[qk].dims, "N": 91})
+    with pytest.raises(WorkloadError, match="longest"):
+        check_trace(Trace("bad", tuple(ops)))

@@ -208,7 +208,7 @@ def _check_references(arch: Arch) -> None:
     names = set(arch.memories) | set(arch.engines)
     for ename, params in arch.engines.items():
         for key, value in params.model_dump().items():
-            if key.endswith(("_sram", "_memory")) or key == "dram":
+            if key.endswith(("_sram", "_memory")) or key in ("dram", "memory"):
                 if value is not None and value not in arch.memories:
                     raise ConfigError(arch.source, f"engines.{ename}.{key}", "names an unknown memory",
                                       value=value, has_value=True,

@@ -96,7 +96,11 @@ class EngineModel(Protocol):
     ``output``) a mapper has already placed on chip, so the model neither fetches nor counts them off-chip;
     further keywords are mapping decisions a kind understands (PIM channels …). ``split(op, n)``: ``n``
     shares of ``op`` for ``n`` identical units working on it at once (their MACs and bytes add up to the
-    op's)."""
+    op's).
+
+    Optional: ``weight_buffer`` — (SRAM, DRAM) when the engine has a weight SRAM a mapper may prefetch
+    weights into; ``kv_channels`` — how many channels a KV cache is placed over (a PIM device's);
+    ``scratchpad_bytes`` — on-chip buffer capacity a memory planner may use."""
 
     name: str
     clock_ghz: float

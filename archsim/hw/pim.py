@@ -78,7 +78,6 @@ class PimParams(StrictModel):
     ranks: int = Field(default=1, gt=0, description="ranks per channel (newtonsim: grouped ACTs and refresh "
                        "are per rank; NeuPIMs' 1 GB HBM2 channels have 2)")
     clock_ghz: float | None = Field(default=None, gt=0, description="default: 1 / the standard's tCK")
-    capacity_gib: float | None = Field(default=None, gt=0, description="PIM memory capacity, GiB")
     memory: str | None = Field(default=None, description="the memory of the architecture whose banks compute "
                                "(its data bus is held while PIM runs: all of it blocked, the command-bus share "
                                "with dual row buffers)")
@@ -171,6 +170,11 @@ class PimDevice:
     def peak_macs_per_cycle(self) -> int:
         """Multipliers in all banks of all channels (MACs per PIM cycle at one command per cycle)."""
         return self.channels * self.banks * self.params.mac_units_per_bank
+
+    @property
+    def kv_channels(self) -> int:
+        """Channels a request's KV cache may be placed on (one per request, ``kv_layout: neupims``)."""
+        return self.channels
 
     def _bursts(self, n_bytes):
         return -(-np.asarray(n_bytes, np.int64) // self.access_bytes)
@@ -441,13 +445,14 @@ def price_pim(pricer, name: str, p: PimParams) -> None:
     """PIM commands priced from an IDD set of the energy table (``archsim.energy.dram``): a bank activation =
     ACT+PRE of a row's bits, an all-bank MAC command = the table's ``all_bank_compute`` multiple of one read
     command (NeuPIMs' relation), result and GWRITE bursts = a read / write burst; static = one device's
-    background and refresh per channel."""
+    background and refresh per channel. The IDD set: ``energy_standard``, else the one energy accounting gives
+    the memory (``energy.dram_standard.<memory>``), else ``standard``."""
     from archsim.energy.dram import dram_energy
     from archsim.energy.prices import Price
     from archsim.hw.dram.standards import get_standard
 
     who = f"engines.{name}"
-    std_name = p.energy_standard or p.standard
+    std_name = p.energy_standard or (pricer.spec.dram_standard.get(p.memory) if p.memory else None) or p.standard
     de = dram_energy(pricer.table.dram_standard(std_name, who))
     std = get_standard(p.standard)
     row_bits = (p.row_bytes or std.org.row_bytes) * 8

@@ -146,6 +146,11 @@ class SystolicArray:
         words = dict(zip((p.ifmap_sram, p.filter_sram, p.ofmap_sram), self.buffer_words))
         return int(sum(words.values()) * p.word_bytes)
 
+    @property
+    def weight_buffer(self) -> tuple[str, str]:
+        """(SRAM holding the weights, DRAM it is filled from): where a mapper may prefetch an op's weights."""
+        return self.params.filter_sram, self.params.dram
+
     def supports(self, op: TraceOp) -> bool:
         """True for matrix ops: GEMM, GEMV and convolution."""
         return is_matrix(op.kind)

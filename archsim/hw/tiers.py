@@ -14,9 +14,10 @@ of ``kind: tiers`` orders them, fastest (nearest the engines) first::
 
 DMA transfers between two tiers stream: the slowest of (reading the source, writing the destination,
 crossing the link between them, if ``links:`` declares one) sets the time, and a per-transfer
-``dma_setup_ns`` is added. A link declared in one direction carries both (half duplex: one transfer at a
-time); declare both directions to get two independent links. Without a declared link the two tiers'
-own ports are the only limit.
+``dma_setup_ns`` is added. A link declared in one direction carries both (its bandwidth shared by
+whatever crosses it, either way); declare both directions to get two independent links. Without a
+declared link the two tiers' own ports are the only limit; all of them are shared bandwidth ports of the
+event engine, so concurrent transfers divide them.
 
 The time of one side of a transfer:
 
@@ -30,8 +31,9 @@ The time of one side of a transfer:
   copies fast;
 * any other tier (SRAM, a DRAM without a standard) — ``bytes / bandwidth + latency``.
 
-Each tier has ``dma_channels`` transfer slots (default 1 for DRAM tiers — a transfer gets the tier's full
-bandwidth, so concurrent transfers queue; an SRAM's ``ports_per_bank`` otherwise). The SimPy side
+Each tier has ``dma_channels`` DMA engines (default 1 for DRAM tiers — copies between two tiers queue one
+after another; an SRAM's ``ports_per_bank`` otherwise): copies between two tiers rotate over as many DMA
+queues as both tiers have channels, and run at once sharing the ports. The SimPy side
 (capacities as token pools, DMA transfers as tasks, occupancy over time) is compiled from a tier plan by
 ``archsim.mapping.program``; ``archsim.mapping.tier_plan`` says what a run does with the tiers.
 """

@@ -11,7 +11,8 @@ sub-batches, DMA) is ``archsim.mapping.program``'s, as for any Schedule:
 * **residency** — when the system's scratchpad holds an op's activations they stay on chip (its demand
   does not stream them); the KV cache (read by attention, written by ``kv_append``) and weights live off
   chip;
-* **KV placement** — attention ops on a PIM device get the channel of each request's KV cache;
+* **KV placement** — attention ops get the channel of each request's KV cache (a PIM device times its
+  attention by it; other engines ignore it);
 * **sub-batch interleaving** — with several sub-batches each layer is emitted for every sub-batch in turn
   and the engines dispatch ready-first, so one sub-batch's attention on PIM overlaps another's GEMMs on
   the NPU exactly as far as dependencies and resources allow;
@@ -56,8 +57,10 @@ class DecodeMapper:
         capacity = max((getattr(m, "scratchpad_bytes", 0) or 0 for m in engines.values()), default=0)
         self.on_chip = capacity > 0 and max(
             (op.input_bytes - op.kv_cache_bytes + op.output_bytes for op in template.ops), default=0) <= capacity
-        self.pim_attention = [op.kv_cache_bytes > 0 and arch.engines[self.placement[k][0]].kind == "pim"
-                              for k, op in enumerate(template.ops)]
+        # on chip: activations; a KV append's output is the KV cache, which stays off chip
+        self.resident = [frozenset() if not self.on_chip else
+                         frozenset({"input"}) if op.kind == "kv_append" else frozenset({"input", "output"})
+                         for op in template.ops]
         layers = [op.layer for op in template.ops]
         self.runs = []          # contiguous runs of ops of one layer: (first, end)
         i = 0
@@ -75,10 +78,6 @@ class DecodeMapper:
         return {self.arch.engines[self.placement[k][0]].kind for k, op in enumerate(self.template.ops)
                 if op.kv_cache_bytes}
 
-    def _resident(self, op) -> frozenset[str]:
-        if not self.on_chip:
-            return frozenset()
-        return frozenset({"input"}) if op.kind == "kv_append" else frozenset({"input", "output"})
 
     def iteration(self, traces: list[Trace], kv_channels: list[np.ndarray | None],
                   previous: list[int] | None) -> tuple[Program, IterationTasks]:
@@ -100,11 +99,11 @@ class DecodeMapper:
                     ops.append(op)
                     entries.append(ScheduledOp(op, self.placement[k]))
                     a = {}
-                    resident = self._resident(src)
+                    resident = self.resident[k]
                     if resident:
                         a["resident"] = resident
-                    if self.pim_attention[k] and kv_channels[s] is not None:
-                        a["kv_channels"] = kv_channels[s]
+                    if src.kv_cache_bytes and kv_channels[s] is not None:
+                        a["kv_channels"] = kv_channels[s]       # models that place KV caches use it
                     if a:
                         args[op.id] = a
                     if not self.deps[k] and previous is not None:

@@ -4,7 +4,8 @@ What a Schedule decided becomes tasks (``archsim.sim.program``):
 
 * each scheduled op is a compute task on its engine, or a gang of shares on identical units
   (``model.split``; the broadcast operand is fetched once for all of them);
-* **weight prefetch**: an op on a systolic array whose weights fit in the array's weight SRAM has them
+* **weight prefetch**: an op on an engine with a weight SRAM (its model's ``weight_buffer``: the SRAM and
+  the DRAM it is filled from — a systolic array's filter SRAM) whose weights fit in it has them
   streamed in by a DMA queue ahead of it, in program order, as far ahead as the SRAM's bytes (a token pool)
   allow; the op starts once its weights start arriving, ends no earlier than their last byte, and does not
   fetch them itself. Ops of one Schedule with the same name share one weight matrix (the sub-batches of a
@@ -17,7 +18,7 @@ What a Schedule decided becomes tasks (``archsim.sim.program``):
   own demands do not fetch them again (``resident``);
 * a **tier plan** (``archsim.mapping.tier_plan``) becomes one token pool per tier (its capacity in bytes,
   reported over time) and DMA transfers between tiers timed by the tiers' model (the cycle-level DRAM model
-  for DRAM tiers); a staged copy takes its bytes from the destination pool until the op that needed it has
+  for DRAM tiers), over as many DMA queues per pair of tiers as both have ``dma_channels``; a staged copy takes its bytes from the destination pool until the op that needed it has
   ended. Staged weights are resident for the op, so they are not counted off-chip twice.
 
 ``ProgramBuilder`` keeps the task numbering across calls, so a driver can add one Schedule after another
@@ -208,14 +209,14 @@ class _WeightPrefetch:
 
     def before(self, op, members: tuple[str, ...]) -> int | None:
         """The DMA task bringing ``op``'s weights (created on its first user), or None when not prefetched."""
-        params = getattr(self.b.engines[members[0]], "params", None)
-        if op.weight_bytes <= 0 or getattr(params, "kind", "") != "systolic":
+        buffer = getattr(self.b.engines[members[0]], "weight_buffer", None)
+        if op.weight_bytes <= 0 or buffer is None:
             return None
         key = (op.name, op.weight_bytes)
         if key not in self.dma:
             from archsim.hw.sram import Sram
 
-            sram, dram = params.filter_sram, params.dram
+            sram, dram = buffer
             n = int(op.weight_bytes)
             if n > Sram(self.b.arch.memories[sram]).capacity_bytes:
                 return None
@@ -307,6 +308,7 @@ class _TierCompiler:
         self.rank = {op: k for k, op in enumerate(self.staged)}
         self.task_of: dict[int, int] = {}
         self.pinned: dict[int, list[tuple[str, str]]] = {}
+        self.copies: dict[tuple[str, str], int] = {}
 
     def size(self, tensor: str) -> int:
         try:
@@ -323,8 +325,13 @@ class _TierCompiler:
         link = self.system.link_between(src, dst)
         ports = (src, dst) + ((link.name,) if link else ())
         made = (self.made_by[tensor],) if tensor in self.made_by else ()
+        # each pair of tiers copies over as many DMA queues as both tiers have channels, in turn
+        channels = max(1, min(self.system.tier(src).dma_channels, self.system.tier(dst).dma_channels))
+        k = self.copies.get((src, dst), 0)
+        self.copies[(src, dst)] = k + 1
+        queue = f"dma.{src}->{dst}" + (f"#{k % channels}" if channels > 1 else "")
         task = self.b.add(Task(
-            f"{tensor}:{src}->{dst}", (f"dma.{src}->{dst}",),
+            f"{tensor}:{src}->{dst}", (queue,),
             demand=transfer_demand(n, self.system.transfer_cycles(src, dst, n), ports),
             after=tuple(dict.fromkeys(after + made)), wait=((dst, n),), kind="transfer",
             transfer=TransferInfo(f"{src}->{dst}", src, dst, n, tensor, -1, op_id, "tier")))

@@ -318,8 +318,8 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
             steps[size] = DecodeStep(model, size, overrides)
         return steps[size]
 
-    pims = [n for n, p in arch.engines.items() if p.kind == "pim"]
-    channels = engines[pims[0]].channels if pims else 1
+    placing = [m for m in engines.values() if getattr(m, "kv_channels", 0)]    # engines that place KV caches
+    channels = placing[0].kv_channels if placing else 1
     rng = np.random.default_rng(options.seed)
     if snapshot is None:
         state = BatchState(dist, options.batch, options.sub_batches, channels, options.channel_policy, rng)
@@ -328,7 +328,7 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
         if len(snapshot[0]) != options.batch:
             raise ConfigError("snapshot", "contexts", f"holds {len(snapshot[0])} requests, but the batch is "
                               f"{options.batch}", expected="one context per request of the batch")
-        placed = snapshot[1] if pims else np.zeros(len(snapshot[0]), np.int64)
+        placed = snapshot[1] if placing else np.zeros(len(snapshot[0]), np.int64)
         state = BatchState.from_snapshot(dist, snapshot[0], placed, options.sub_batches, channels,
                                          options.channel_policy, rng, remaining=options.iterations + 1)
     slots = [state.slots_of(s) for s in range(options.sub_batches)]
@@ -348,7 +348,7 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
     for it in range(options.iterations):
         contexts = [state.context[s] + 1 for s in slots]           # the new token attends to itself
         traces = [step_of(c.size).trace(c) for c in contexts]
-        kv_channels = [state.channel[s] if pims else None for s in slots]
+        kv_channels = [state.channel[s] if placing else None for s in slots]
         chunk, tasks = mapper.iteration(traces, kv_channels, previous)
         engine.extend(chunk)
         pending.append((tasks, float(np.concatenate(contexts).mean())))
@@ -394,10 +394,7 @@ def _model_layers(model: str) -> int:
 
 
 def _capacity_bytes(arch: Arch) -> float:
-    """Memory capacity for weights and KV cache: the PIM's, else the largest DRAM's (bytes)."""
-    for p in arch.engines.values():
-        if p.kind == "pim" and getattr(p, "capacity_gib", None):
-            return float(p.capacity_gib) * 2**30
+    """Memory capacity for weights and KV cache: the largest DRAM's (bytes)."""
     drams = [p for p in arch.memories.values() if p.kind == "dram"]
     if drams:
         return float(max(d.capacity_gib for d in drams)) * 2**30

@@ -117,7 +117,7 @@ class Engine:
         self.transfers: list[TransferRecord] = []
         self.occupancy: list[OccupancySample] = []
         self._scale: dict[str, float] = {}
-        self._lane_plans: dict[tuple, tuple] = {}   # (queues, demand ids) -> (demands, lanes' phases): recurring gangs
+        self._recurring: dict[tuple, tuple] = {}    # (queues, op ids, args) -> (ops, members, lanes' phases)
         # per task (finished tasks' Task objects are dropped: only these arrays remember them)
         self._pending = array("q")           # unmet dependencies (after + after_start)
         self._started = bytearray()
@@ -317,6 +317,21 @@ class Engine:
             return [_lane(task.demand, scale)], members or [("", None, task.demand)]
         if not task.ops:
             return [], []
+        try:     # the same op objects with the same placement recur (a decode step, iteration after iteration)
+            recur = (task.queues, tuple(map(id, task.ops)), frozenset(task.args.items()), task.pipeline_items)
+        except TypeError:                     # placement with unhashable values (arrays of KV channels)
+            recur = None
+        hit = self._recurring.get(recur) if recur is not None else None
+        if hit is not None and all(a is b for a, b in zip(hit[0], task.ops)):
+            return [_Lane(phases) for phases in hit[2]], hit[1]
+        lanes, members = self._plan_lanes(task)
+        if recur is not None:
+            if len(self._recurring) > 65536:
+                self._recurring.clear()
+            self._recurring[recur] = (task.ops, members, [lane.phases for lane in lanes])
+        return lanes, members
+
+    def _plan_lanes(self, task: Task) -> tuple[list[_Lane], list[tuple[str, object, Demand]]]:
         members = []
         for q, op in zip(task.queues, task.ops):
             model = self.models.get(q)
@@ -328,10 +343,6 @@ class Engine:
             demand = pipeline_demand([d for _, _, d in members], [self._engine_scale(q) for q, _, _ in members],
                                      task.pipeline_items)
             return [_lane(demand, 1.0)], members
-        key = (task.queues, tuple(id(d) for _, _, d in members))
-        hit = self._lane_plans.get(key)
-        if hit is not None and all(a is b for a, (_, _, b) in zip(hit[0], members)):
-            return [_Lane(phases) for phases in hit[1]], members
         if len(members) == 1:
             q, _, d = members[0]
             lanes = [_lane(d, self._engine_scale(q))]
@@ -342,9 +353,6 @@ class Engine:
             for q, _, d in members:
                 groups.setdefault((id(d), self._engine_scale(q)), [d, 0])[1] += 1
             lanes = [_lane(d, scale, n) for (_, scale), (d, n) in groups.items()]
-        if len(self._lane_plans) > 65536:
-            self._lane_plans.clear()
-        self._lane_plans[key] = ([d for _, _, d in members], [lane.phases for lane in lanes])
         return lanes, members
 
     def _port(self, name: str, task: Task) -> Port:

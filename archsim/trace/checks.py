@@ -16,6 +16,11 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
 def expected_macs(op: TraceOp) -> int | None:
     """MACs implied by the dims of a matrix op (count), or None for other kinds."""
     d = op.dims
+    if op.kind in ("gemm", "gemv") and op.seq_lens and op.ragged_dim in ("N", "K"):
+        # ragged: B / requests independent products per request, its own length in the ragged dimension
+        per_request = d.get("B", 1) // len(op.seq_lens)
+        fixed = d["N"] if op.ragged_dim == "K" else d["K"]
+        return per_request * d["M"] * fixed * sum(op.seq_lens)
     if op.kind in ("gemm", "gemv"):
         return d.get("B", 1) * d["M"] * d["N"] * d["K"]
     if op.kind == "conv2d":
@@ -40,6 +45,15 @@ def trace_problems(trace: Trace) -> list[str]:
                 problems.append(f"{where}: {name} is negative")
         if op.kv_cache_bytes > op.input_bytes:
             problems.append(f"{where}: kv_cache_bytes exceeds input_bytes")
+        if op.seq_lens or op.ragged_dim:
+            if not op.seq_lens or op.ragged_dim not in op.dims:
+                problems.append(f"{where}: a ragged op needs seq_lens and a ragged_dim among its dims")
+                continue
+            if min(op.seq_lens) < 1 or op.dims[op.ragged_dim] != max(op.seq_lens):
+                problems.append(f"{where}: ragged dim {op.ragged_dim} = {op.dims[op.ragged_dim]}, but the longest "
+                                f"of seq_lens is {max(op.seq_lens)} (all must be >= 1)")
+            if "B" in op.dims and op.dims["B"] % len(op.seq_lens):
+                problems.append(f"{where}: B {op.dims['B']} is not a multiple of the {len(op.seq_lens)} requests")
         need = GEMM_DIMS[1:] if op.kind in ("gemm", "gemv") else CONV_DIMS if op.kind == "conv2d" else ()
         missing = [k for k in need if k not in op.dims]
         if missing:

@@ -94,16 +94,17 @@ class Dram:
 def price_dram(pricer, name: str, p: DramParams) -> None:
     """Read/write energy per bit and ACT+PRE per bit moved from the standard's IDD figures (not node-scaled:
     DRAM has its own process); static = devices × (background + refresh), devices = ceil(bandwidth / device
-    bandwidth); off-chip, so no area."""
+    bandwidth); off-chip, so no area. The IDD set is ``energy.dram_standard.<name>`` when given (a timing preset
+    such as DDR4_3200 priced with the table's DDR4), else the memory's own standard."""
     from archsim.energy.dram import dram_energy
     from archsim.energy.prices import Price
     from archsim.energy.table import EnergyError
 
     who = f"memories.{name}"
-    standard = p.standard or pricer.spec.dram_standard.get(name)
-    if not standard:
-        raise EnergyError(f"{who}: DRAM energy needs its standard; set energy.dram_standard.{name} to one "
-                          f"of {sorted(pricer.table.dram_standards)}")
+    standard = pricer.spec.dram_standard.get(name) or p.standard
+    if not standard or str(standard) not in pricer.table.dram_standards:
+        raise EnergyError(f"{who}: DRAM energy needs an IDD set for {standard or 'this memory'}; set "
+                          f"energy.dram_standard.{name} to one of {sorted(pricer.table.dram_standards)}")
     std = pricer.table.dram_standard(str(standard), who)
     if std.provenance == "placeholder":
         if pricer.spec.strict:
