@@ -106,7 +106,7 @@ class EnergyTable:
         """The DRAM standard ``name`` (EnergyError naming ``who`` asked for it if the table lacks it)."""
         if name not in self.dram_standards:
             raise EnergyError(f"{who}: DRAM standard {name!r} has no energy entry (the table has "
-                              f"{sorted(self.dram_standards)})")
+                              f"{sorted(self.dram_standards)}; energy.dram_standard.<memory> picks one)")
         return self.dram_standards[name]
 
     def pim_relation(self, action: str) -> dict[str, Any]:

@@ -102,9 +102,9 @@ def price_dram(pricer, name: str, p: DramParams) -> None:
 
     who = f"memories.{name}"
     standard = pricer.spec.dram_standard.get(name) or p.standard
-    if not standard or str(standard) not in pricer.table.dram_standards:
-        raise EnergyError(f"{who}: DRAM energy needs an IDD set for {standard or 'this memory'}; set "
-                          f"energy.dram_standard.{name} to one of {sorted(pricer.table.dram_standards)}")
+    if not standard:
+        raise EnergyError(f"{who}: DRAM energy needs its standard; set energy.dram_standard.{name} to one "
+                          f"of {sorted(pricer.table.dram_standards)}")
     std = pricer.table.dram_standard(str(standard), who)
     if std.provenance == "placeholder":
         if pricer.spec.strict:
