@@ -87,6 +87,8 @@ class RooflineProcessor:
         hit = self._demands.get(key)
         if hit is not None:
             return hit
+        if len(self._demands) > 8192:           # ragged ops differ every iteration: keep the cache bounded
+            self._demands.clear()
         flops = op.flops or 2 * op.macs
         moved = op.input_bytes + op.weight_bytes + op.output_bytes
         cycles = int(math.ceil(self.op_time_ns(flops, moved) * self.clock_ghz))

@@ -168,8 +168,10 @@ class SystolicArray:
         key = (op_key(op), scales)
         demand = self._demands.get(key)
         if demand is None:
+            if len(self._demands) > 8192:       # ragged ops differ every iteration: keep the cache bounded
+                self._demands.clear()
             demand = self._demands[key] = self.dataflow.demand(self, op, scales)
-        if len(self._recent) > 65536:
+        if len(self._recent) > 8192:
             self._recent.clear()
         self._recent[fast] = (op, demand)
         return demand

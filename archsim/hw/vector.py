@@ -62,6 +62,8 @@ class VectorUnit:
         if hit is not None:
             self._recent[fast] = (op, hit)
             return hit
+        if len(self._demands) > 8192:           # ragged ops differ every iteration: keep the cache bounded
+            self._demands.clear()
         p = self.params
         work = op.flops or op.dim("elements", 0)
         compute = math.ceil(work / p.lanes) + (p.pipeline_latency_cycles if work else 0)
@@ -74,7 +76,7 @@ class VectorUnit:
             utilization=work / (total * p.lanes) if total else 0.0,
             traffic_bytes={f"{p.dram}.input.read": float(read), f"{p.dram}.output.write": float(written)},
             actions={"op": float(work)} if work else {})
-        if len(self._recent) > 65536:
+        if len(self._recent) > 8192:
             self._recent.clear()
         self._recent[fast] = (op, hit)
         return hit

@@ -27,7 +27,6 @@ What a Schedule decided becomes tasks (``archsim.sim.program``):
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from archsim.hw.demand import Demand, Phase
 from archsim.hw.registry import memory_port_gbps
@@ -150,12 +149,12 @@ class ProgramBuilder:
         shares = split.shares
         extra = {"broadcast": split.broadcast, "shares": len(shares)} if split.broadcast else {}
         return Task(op.name, tuple(members[: len(shares)]), tuple(shares), args={**args, **extra},
-                    after=tuple(after), **fields)
+                    after=tuple(after), source=op, **fields)
 
-    def _split(self, op, members: tuple[str, ...]):
+    def _split(self, op, members: tuple[str, ...]) -> Split:
         """``op``'s shares for ``members``. Cached: an op that recurs as the same object (a decode step's,
         iteration after iteration) is split once, and ops equal in all but their labels (every layer's
-        attention softmax of one iteration) share one split, re-labelled."""
+        attention softmax of one iteration) share one split (the task's ``source`` labels the records)."""
         label = (members, op.id, op.name)
         hit = self._labelled.get(label)
         if hit is not None and hit[0] is op:
@@ -166,11 +165,7 @@ class ProgramBuilder:
             if len(self._splits) > 4096:
                 self._splits.clear()
             split = self._splits[key] = self.engines[members[0]].split(op, len(members))
-        first = split.shares[0]
-        if (first.id, first.name, first.deps, first.layer) != (op.id, op.name, op.deps, op.layer):
-            split = Split(tuple(replace(s, id=op.id, name=op.name, deps=op.deps, layer=op.layer)
-                                for s in split.shares), split.broadcast)
-        if len(self._labelled) > 65536:
+        if len(self._labelled) > 8192:
             self._labelled.clear()
         self._labelled[label] = (op, split)
         return split

@@ -226,13 +226,26 @@ class _Totals:
         self.scale = engine_scale
         self.tasks: dict[tuple, list] = {}   # (name, queues) -> [ops, first start, last end, cycles, runs, counts]
         self.sums: dict[tuple[str, str], list] = {}      # (op, engine) -> [compute, macs, traffic, actions]
+        self.moved: dict[tuple, list] = {}               # (path, src, dst, kind) -> [first start, last end, bytes]
 
-    def __call__(self, task, members, start: int, end: int) -> None:
+    def transfer(self, info, start: int, end: int) -> None:
+        row = self.moved.setdefault((info.path, info.src, info.dst, info.kind), [start, end, 0])
+        row[1] = max(row[1], end)
+        row[2] += info.bytes
+
+    def transfers(self) -> list[TransferRecord]:
+        """One TransferRecord per (path, source, destination, kind): its bytes summed over the run."""
+        return [TransferRecord(path, -1, -1, a, b, n, src, dst, "", kind)
+                for (path, src, dst, kind), (a, b, n) in self.moved.items()]
+
+    def task(self, task, members, start: int, end: int) -> None:
         key = (task.name, task.queues)
         row = self.tasks.get(key)
         ids = tuple(id(d) for _, _, d in members)
         if row is None:
-            row = self.tasks[key] = [[op for _, op, _ in members], start, end, 0, 0, {}]
+            label = task.source
+            row = self.tasks[key] = [[label if label is not None else op for _, op, _ in members], start, end, 0, 0,
+                                     {}]
         row[2] = end
         row[3] += end - start
         row[4] += 1
@@ -280,16 +293,6 @@ class _Totals:
         return out
 
 
-def _transfer_totals(transfers: list[TransferRecord]) -> list[TransferRecord]:
-    sums: dict[tuple, list] = {}
-    for t in transfers:
-        key = (t.link, t.src, t.dst, t.kind)
-        row = sums.setdefault(key, [t.start_cycle, t.end_cycle, 0])
-        row[1] = max(row[1], t.end_cycle)
-        row[2] += t.bytes
-    return [TransferRecord(link, -1, -1, a, b, n, src, dst, "", kind) for (link, src, dst, kind), (a, b, n) in sums.items()]
-
-
 def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple | None = None) -> ServingResult:
     """Simulate ``options.iterations`` decode iterations of ``options.batch`` requests of zoo model ``model`` on
     ``arch``, requests drawn from ``dist`` (``archsim.serving.requests``).
@@ -298,7 +301,7 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
     warmed-up batch (``options.batch`` must equal their length; nobody finishes during the run)."""
     from archsim.mapping.decode import DecodeMapper
     from archsim.serving.state import BatchState
-    from archsim.sim.engine import Engine
+    from archsim.sim.engine import Engine, full_collections_deferred
     from archsim.sim.run import arch_ports, build_engines
     from archsim.workload.decode import DecodeStep
 
@@ -343,23 +346,11 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
     scale = {n: arch.clock_ghz / getattr(m, "clock_ghz", arch.clock_ghz) for n, m in engines.items()}
     totals = _Totals(lambda q: scale.get(q, 1.0))
     engine = Engine(arch.clock_ghz, engines, arch_ports(arch), sink=totals)
-    rows, previous, pending = [], None, []
+    rows, pending = [], []
     kv_per_token_device = step.kv_bytes_per_token / sim_layers * layers_dev if sim_layers else 0
-    for it in range(options.iterations):
-        contexts = [state.context[s] + 1 for s in slots]           # the new token attends to itself
-        traces = [step_of(c.size).trace(c) for c in contexts]
-        kv_channels = [state.channel[s] if placing else None for s in slots]
-        chunk, tasks = mapper.iteration(traces, kv_channels, previous)
-        engine.extend(chunk)
-        pending.append((tasks, float(np.concatenate(contexts).mean())))
-        previous = tasks.last
-        finished = state.step(np.arange(options.batch))
-        kv_after = int(state.context.sum()) * kv_per_token_device
-        rows.append({"iteration": it, "mean_context": pending[-1][1], "tokens": options.batch,
-                     "finished": finished, "kv_bytes": kv_after})
-        if len(pending) >= 2:
-            engine.run(until_task=pending[-2][0].end_task)
-    engine.run()
+    with full_collections_deferred():
+        _run_iterations(engine, mapper, state, slots, step_of, options, rows, pending, kv_per_token_device,
+                        bool(placing))
     start = 0
     for row, (tasks, _) in zip(rows, pending):
         end = engine.end_cycle[tasks.end_task]
@@ -370,7 +361,7 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
     peaks = {n: getattr(m, "peak_macs_per_cycle", 0) for n, m in engines.items()}
     records = sorted(totals.records(peaks), key=lambda r: (r.start_cycle, r.op_id, r.engine))
     busy = {q: c for q, c in engine.busy_cycles.items() if q in engines}
-    result = Result(arch.name, model, arch.clock_ghz, tuple(records), tuple(_transfer_totals(engine.transfers)),
+    result = Result(arch.name, model, arch.clock_ghz, tuple(records), tuple(totals.transfers()),
                     peaks, engine_busy_cycles=busy)
     time_ns = engine.now / arch.clock_ghz
     weights = sum(op.weight_bytes for op in step.template.ops) / sim_layers * layers_dev
@@ -380,6 +371,26 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
         kv_capacity_bytes=_capacity_bytes(arch) - weights, requests_completed=state.completed,
         attention_unit=attention_unit, engine_kinds={n: p.kind for n, p in arch.engines.items()},
         wall_s=time.perf_counter() - wall0, events=engine.tasks_done)
+
+
+def _run_iterations(engine, mapper, state, slots, step_of, options: ServingOptions, rows: list, pending: list,
+                    kv_per_token_device: float, placing: bool) -> None:
+    """Lower, map and run every iteration, keeping two in the engine; fill ``rows`` and ``pending``."""
+    previous = None
+    for it in range(options.iterations):
+        contexts = [state.context[s] + 1 for s in slots]           # the new token attends to itself
+        traces = [step_of(c.size).trace(c) for c in contexts]
+        kv_channels = [state.channel[s] if placing else None for s in slots]
+        chunk, tasks = mapper.iteration(traces, kv_channels, previous)
+        engine.extend(chunk)
+        pending.append((tasks, float(np.concatenate(contexts).mean())))
+        previous = tasks.last
+        finished = state.step(np.arange(options.batch))
+        rows.append({"iteration": it, "mean_context": pending[-1][1], "tokens": options.batch,
+                     "finished": finished, "kv_bytes": int(state.context.sum()) * kv_per_token_device})
+        if len(pending) >= 2:
+            engine.run(until_task=pending[-2][0].end_task)
+    engine.run()
 
 
 def _model_layers(model: str) -> int:

@@ -16,9 +16,11 @@ phase plus one per rate change of a port — never per cycle. Time is in cycles 
 """
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 from array import array
+from contextlib import contextmanager
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -30,6 +32,21 @@ from archsim.hw.demand import Demand, Phase
 from archsim.sim.ports import Port
 from archsim.sim.program import Program, Task
 from archsim.sim.result import OccupancySample, OpRecord, TransferRecord
+
+
+@contextmanager
+def full_collections_deferred(factor: int = 100):
+    """Run the body with CPython's full (generation-2) garbage collections ``factor`` times rarer, restoring
+    the thresholds after. A simulation creates and drops tasks by the hundred thousand, most of them living
+    across a few young collections, and every full collection scans all live objects (the imported
+    libraries' included): on a 1,000-iteration serving run they cost more than the mapping itself. The
+    engine's garbage is freed by reference counting; only the scans are deferred."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], thresholds[2] * factor)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 class DeadlockError(ArchsimError):
@@ -103,9 +120,10 @@ class Engine:
 
     def __init__(self, clock_ghz: float, models: Mapping[str, object], ports: Mapping[str, PortSpec],
                  program: Program | None = None, sink=None):
-        """``sink``: when given, ``sink(task, members, start, end)`` receives every finished compute task
-        (``members``: its (queue, op, demand) parts) instead of the engine keeping one OpRecord per op and
-        engine (the serving driver sums them over iterations)."""
+        """``sink``: when given, it receives what the engine would otherwise keep record of, one call per
+        finished task — ``sink.task(task, members, start, end)`` for compute (``members``: its (queue, op,
+        demand) parts), ``sink.transfer(info, start, end)`` for transfers (the serving driver sums them over
+        iterations instead of keeping a record per task)."""
         self.env = simpy.Environment()
         self.sink = sink
         self.clock_ghz = clock_ghz
@@ -326,7 +344,7 @@ class Engine:
             return [_Lane(phases) for phases in hit[2]], hit[1]
         lanes, members = self._plan_lanes(task)
         if recur is not None:
-            if len(self._recurring) > 65536:
+            if len(self._recurring) > 8192:
                 self._recurring.clear()
             self._recurring[recur] = (task.ops, members, [lane.phases for lane in lanes])
         return lanes, members
@@ -437,15 +455,19 @@ class Engine:
         task = run.task
         if task.transfer is not None:
             t = task.transfer
+            if self.sink is not None:
+                self.sink.transfer(t, run.start, now)
+                return
             self.transfers.append(TransferRecord(t.path, t.producer_op, t.consumer_op, run.start, now, t.bytes,
                                                  t.src, t.dst, t.tensor, t.kind))
             return
         if task.kind == "control":
             return
         if self.sink is not None:
-            self.sink(task, run.members, run.start, now)
+            self.sink.task(task, run.members, run.start, now)
             return
         for q, op, d in run.members:
+            label = task.source if task.source is not None else op
             scale = self._engine_scale(q) if q in self.models else 1.0
             total = math.ceil((now - run.start) / scale - 1e-9)
             peak = getattr(self.models.get(q), "peak_macs_per_cycle", 0) or 0
@@ -454,8 +476,8 @@ class Engine:
             else:   # engines without MAC units report their own work measure, rescaled to the time taken
                 util = d.utilization * d.cycles / total if total else 0.0
             self.records.append(OpRecord(
-                getattr(op, "id", -1), getattr(op, "name", task.name), getattr(op, "kind", task.kind),
-                getattr(op, "layer", ""), q, run.start, now, total, d.compute_cycles,
+                getattr(label, "id", -1), getattr(label, "name", task.name), getattr(label, "kind", task.kind),
+                getattr(label, "layer", ""), q, run.start, now, total, d.compute_cycles,
                 max(0, total - d.compute_cycles), d.macs, util, d.mapping_efficiency, d.folds,
                 dict(d.traffic_bytes), dict(d.actions)))
 

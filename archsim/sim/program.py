@@ -49,6 +49,8 @@ class Task:
     release: tuple[tuple[str, int], ...] = ()
     pipeline_items: int = 0
     kind: str = "compute"                           # compute | transfer | launch | control
+    source: Any = None                              # the op the shares in ``ops`` were split from (its id, name
+                                                    # and layer label the records; shares may be reused)
     # what a transfer moved, for the tables
     transfer: "TransferInfo | None" = None
 

@@ -9,7 +9,7 @@ from archsim.config import Arch, load_arch
 from archsim.errors import ConfigError
 from archsim.hw import registry
 from archsim.mapping import MAPPERS
-from archsim.sim.engine import Engine, PortSpec
+from archsim.sim.engine import Engine, PortSpec, full_collections_deferred
 from archsim.sim.program import Program
 from archsim.sim.result import PortStats, Result
 from archsim.trace import Trace
@@ -68,8 +68,9 @@ def run_program(program: Program, arch: Arch, engines: Mapping[str, object], wor
                 tier_capacity: Mapping[str, int] | None = None, progress: bool = False) -> Result:
     """Run ``program`` on ``arch`` (its ports, ``engines`` as the models of its queues); return the Result."""
     engine = engine_for(arch, engines)
-    engine.extend(program)
-    engine.run(progress=progress, label=f"{workload_name} on {arch.name}")
+    with full_collections_deferred():
+        engine.extend(program)
+        engine.run(progress=progress, label=f"{workload_name} on {arch.name}")
     return result_of(engine, arch, engines, workload_name, tier_capacity)
 
 
