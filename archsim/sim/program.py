@@ -34,8 +34,8 @@ from archsim.hw.demand import Demand
 
 @dataclass(eq=False)
 class Task:
-    """One unit of work of a program (see module docstring). Task references are indices into
-    ``Program.tasks``."""
+    """One unit of work of a program (see module docstring). Tasks name other tasks by their index in the
+    engine: their position among all tasks the engine was given, across the programs it was extended by."""
 
     name: str
     queues: tuple[str, ...] = ()
@@ -81,16 +81,3 @@ class Program:
     ready_first: frozenset[str] = frozenset()
     # pools whose level over time is reported (tier capacity): pool -> capacity in its unit (bytes)
     logged_pools: dict[str, int] = field(default_factory=dict)
-
-    def add(self, task: Task) -> int:
-        """Append ``task``; return its index (what other tasks name it by)."""
-        self.tasks.append(task)
-        return len(self.tasks) - 1
-
-    def queues(self) -> dict[str, list[int]]:
-        """Queue name -> indices of its tasks, in program order."""
-        out: dict[str, list[int]] = {}
-        for i, t in enumerate(self.tasks):
-            for q in t.queues:
-                out.setdefault(q, []).append(i)
-        return out
