@@ -24,6 +24,11 @@ class Split:
     shares: tuple
     broadcast: str | None = None
 
+    @property
+    def placement(self) -> dict:
+        """What each share's ``demand`` needs to know of the split: the operand fetched once for all of them."""
+        return {"broadcast": self.broadcast, "shares": len(self.shares)} if self.broadcast else {}
+
 
 def apportion(total: int, weights: list[float]) -> list[int]:
     """Integers proportional to ``weights`` that sum to ``total`` exactly (largest remainder)."""

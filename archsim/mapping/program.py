@@ -130,7 +130,7 @@ class ProgramBuilder:
                               after_start=after_start, end_after=after_start)
             op_task[op.id] = self.add(task)
             if plan_dma is not None:
-                plan_dma.ran(op.id)
+                plan_dma.ran(op.id, op_task[op.id])
             if tiered is not None:
                 tiered.after(op.id, op_task[op.id])
             if weights is not None:
@@ -147,8 +147,7 @@ class ProgramBuilder:
             return Task(op.name, (members[0],), (op,), args=args, after=tuple(after), **fields)
         split = self._split(op, members)
         shares = split.shares
-        extra = {"broadcast": split.broadcast, "shares": len(shares)} if split.broadcast else {}
-        return Task(op.name, tuple(members[: len(shares)]), tuple(shares), args={**args, **extra},
+        return Task(op.name, tuple(members[: len(shares)]), tuple(shares), args={**args, **split.placement},
                     after=tuple(after), source=op, **fields)
 
     def _split(self, op, members: tuple[str, ...]) -> Split:
@@ -271,8 +270,8 @@ class _PlanDma:
                                       action.tensor, producer, -1 if op_id is None else op_id, "plan"))))
         return tasks
 
-    def ran(self, op_id: int) -> None:
-        task = self.b.next_task - 1
+    def ran(self, op_id: int, task: int) -> None:
+        """Op ``op_id`` runs as ``task``: later stores and frees of the tensors it touched wait for it."""
         for tid in self.view.touched(op_id):
             self.users.setdefault(tid, []).append(task)
 

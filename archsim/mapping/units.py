@@ -31,6 +31,4 @@ def group_demand_cycles_ns(engines: dict, members: tuple[str, ...], op, **args) 
     if len(members) == 1:
         return model.demand(op, **args).cycles / getattr(model, "clock_ghz", 1.0)
     split = model.split(op, len(members))
-    shares = split.shares
-    extra = {"broadcast": split.broadcast, "shares": len(shares)} if split.broadcast else {}
-    return max(model.demand(s, **args, **extra).cycles for s in shares) / getattr(model, "clock_ghz", 1.0)
+    return max(model.demand(s, **args, **split.placement).cycles for s in split.shares) / getattr(model, "clock_ghz", 1.0)

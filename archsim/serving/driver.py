@@ -162,18 +162,21 @@ class ServingResult:
         eng.insert(1, "kind", [self.engine_kinds.get(c, "") for c in eng.component])
         return eng[["component", "kind", "ops", "busy_cycles", "busy_fraction", "macs", "mac_utilization"]]
 
+    def _engines(self, kinds: tuple[str, ...]) -> pd.DataFrame:
+        """The component rows of the engines of ``kinds``."""
+        comps = self.result.components
+        return comps[(comps.type == "engine") & comps.component.map(lambda c: self.engine_kinds.get(c) in kinds)]
+
     def utilization(self, kinds: tuple[str, ...]) -> float:
         """MACs of the engines of ``kinds`` / (their peak MACs over the run)."""
-        comps = self.result.components
-        sel = comps[(comps.type == "engine") & comps.component.map(lambda c: self.engine_kinds.get(c) in kinds)]
+        sel = self._engines(kinds)
         peak = sum(self.result.engine_peak_macs_per_cycle.get(c, 0.0) for c in sel.component)
         span = self.result.total_cycles
         return float(sel.macs.sum()) / (peak * span) if peak and span else 0.0
 
     def busy_fraction(self, kinds: tuple[str, ...]) -> float:
         """Mean busy fraction of the engines of ``kinds``."""
-        comps = self.result.components
-        sel = comps[(comps.type == "engine") & comps.component.map(lambda c: self.engine_kinds.get(c) in kinds)]
+        sel = self._engines(kinds)
         return float(sel.busy_fraction.mean()) if len(sel) else 0.0
 
     @property
@@ -196,8 +199,8 @@ class ServingResult:
 
     @property
     def pim_macs(self) -> float:
-        comps = self.result.components
-        return float(comps[comps.component.map(lambda c: self.engine_kinds.get(c) == "pim")].macs.sum())
+        """MACs the PIM devices did."""
+        return float(self._engines(("pim",)).macs.sum())
 
     def summary(self) -> dict:
         """Scalar results as a flat, JSON-ready dict."""

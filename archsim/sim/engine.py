@@ -163,7 +163,6 @@ class Engine:
     def extend(self, program: Program) -> None:
         """Add ``program``'s tasks (indices continue the tasks added before; ``after`` etc. may name
         earlier tasks by their global index), its pools and its ready-first queues."""
-        offset = len(self.program.tasks)
         for name, count in program.pools.items():
             if name in self.levels:
                 raise ValueError(f"token pool {name!r} declared twice")
