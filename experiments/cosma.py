@@ -4,8 +4,9 @@ For CNN and transformer zoo models (int8 activations, COSMA's activation-only se
 cell network, at the paper's three scratchpad budgets M_R (largest op footprint), M_H = (M_R + M_P)/2 and
 M_P (minimum peak footprint), this prints the non-compulsory off-chip bytes (spills + reloads) of
 
-* the baselines: {trace ("default") order, MPMF order} x {Belady, LRU} with first-fit allocation, and the
-  best of all eight {order} x {Belady, LRU} x {first, best fit} combinations;
+* the paper's four baselines: TFLite's arena allocator (best fit) x {trace ("default") order, MPMF order} x
+  {Belady, ILP-based greedy replacement (``least_cost``)}, and the best of all twelve {order} x {Belady, LRU,
+  least cost} x {first, best fit} combinations;
 * divide-and-conquer (ILP on segments) and the full COSMA ILP (HiGHS; status, gap and solve time),
   the ILP seeded with the better of the greedy and divide-and-conquer plans;
 
@@ -55,7 +56,10 @@ PAPER = {
     "M_H": "COSMA <= every baseline",
     "M_P": "COSMA = 0; baselines > 0 except FCN",
 }
-BASELINES = ("belady_default", "belady_mpmf", "lru_default", "lru_mpmf")
+#: The paper's four baselines (§V-A2): TFLite's arena allocator (best fit) x {default, MPMF order} x
+#: {Belady, ILP-based greedy replacement (``least_cost``)}; LRU is shown too.
+BASELINES = ("belady_default", "belady_mpmf", "least_cost_default", "least_cost_mpmf")
+ARENA_FIT = "best"
 
 
 def evaluate(label: str, family: str, view, time_limit_s: float, segment_ops: int) -> list[dict]:
@@ -72,7 +76,7 @@ def evaluate(label: str, family: str, view, time_limit_s: float, segment_ops: in
             for policy in POLICIES:
                 for fit in FITS:
                     nc = greedy_plan(view, order, capacity, policy, fit).traffic.non_compulsory
-                    if fit == "first":
+                    if fit == ARENA_FIT:
                         row[f"{policy}_{order_name}"] = nc
                     best = nc if best is None else min(best, nc)
         row["best_baseline"] = best
@@ -94,7 +98,7 @@ def reduction(ours: float, base: float) -> float | None:
 
 def print_table(rows: list[dict]) -> None:
     mb = lambda x: f"{x / 1e6:8.3f}"  # noqa: E731
-    head = (f"{'model':26s} {'bud':3s} {'cap MB':>7s} | {'bel-def':>8s} {'bel-mpmf':>8s} {'lru-def':>8s} "
+    head = (f"{'model':26s} {'bud':3s} {'cap MB':>7s} | {'bel-def':>8s} {'bel-mpmf':>8s} {'lc-def':>8s} "
             f"{'best-bl':>8s} | {'D&C':>8s} {'ILP':>8s} {'status':>10s} {'ILP s':>6s} | {'-% vs best':>10s} "
             f"{'-% vs bel':>9s} | paper (expected)")
     print("Non-compulsory off-chip traffic (MB = 1e6 bytes), int8 activations, activation-only tensors")
@@ -105,7 +109,7 @@ def print_table(rows: list[dict]) -> None:
         red_bel = reduction(r["ilp"], r["belady_default"])
         fmt = lambda x: "      n/a" if x is None else f"{100 * x:9.1f}"  # noqa: E731
         print(f"{r['model']:26s} {r['budget']:3s} {r['capacity_bytes'] / 1e6:7.3f} | {mb(r['belady_default'])} "
-              f"{mb(r['belady_mpmf'])} {mb(r['lru_default'])} {mb(r['best_baseline'])} | {mb(r['dc'])} "
+              f"{mb(r['belady_mpmf'])} {mb(r['least_cost_default'])} {mb(r['best_baseline'])} | {mb(r['dc'])} "
               f"{mb(r['ilp'])} {r['ilp_status']:>10s} {r['ilp_s']:6.2f} | {fmt(red_best)} {fmt(red_bel)} | "
               f"{r['paper_expected']}")
 
@@ -115,15 +119,15 @@ def print_summary(rows: list[dict]) -> None:
     for family in ("cnn", "transformer", "nas"):
         fam = [r for r in rows if r["family"] == family and r["budget"] == "M_R"]
         for base in (*BASELINES, "best_baseline"):
-            reds = [reduction(r["dc" if family == "nas" else "ilp"], r[base]) for r in fam]
-            reds = [x for x in reds if x is not None]
-            if reds:
-                print(f"  {family:11s} vs {base:15s}: {100 * sum(reds) / len(reds):5.1f}% fewer non-compulsory "
-                      f"bytes ({len(reds)} networks)")
+            mean = mean_reduction(rows, (family,), base, method="dc" if family == "nas" else "ilp")
+            spilled = sum(r[base] > 0 for r in fam)
+            if mean is not None:
+                print(f"  {family:11s} vs {base:15s}: {100 * mean:5.1f}% fewer non-compulsory "
+                      f"bytes ({spilled} networks)")
     at_mp = [r for r in rows if r["budget"] == "M_P"]
     print(f"  ILP at M_P: {sum(r['ilp'] == 0 for r in at_mp)}/{len(at_mp)} networks with zero non-compulsory "
           f"traffic (paper: all); baselines with traffic > 0 at M_P: "
-          f"{sum(r['best_baseline'] > 0 for r in at_mp)}/{len(at_mp)} (best of 8), "
+          f"{sum(r['best_baseline'] > 0 for r in at_mp)}/{len(at_mp)} (best of 12), "
           f"{sum(r['belady_default'] > 0 for r in at_mp)}/{len(at_mp)} (Belady, trace order)")
     worse = [r for r in rows if r["ilp"] > r["best_baseline"]]
     print(f"  ILP worse than the best baseline: {len(worse)} of {len(rows)} cases")
@@ -145,7 +149,7 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     methods = [("belady_default", "Belady (default order)"), ("belady_mpmf", "Belady (MPMF order)"),
-               ("lru_default", "LRU (default order)"), ("best_baseline", "best of 8 baselines"),
+               ("least_cost_default", "ILP-greedy (default order)"), ("best_baseline", "best of 12 baselines"),
                ("dc", "divide & conquer"), ("ilp", "COSMA ILP")]
     budgets_ = ["M_R", "M_H"]
     fig, axes = plt.subplots(len(budgets_), 1, figsize=(12, 7), sharex=True)
@@ -165,6 +169,85 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def evaluate_all(quick: bool, time_limit_s: float, segment_ops: int, log=lambda msg: None) -> list[dict]:
+    """``evaluate`` over the zoo networks (``quick``: four of them) and, in full, the NAS cell network."""
+    from archsim.workload import load_workload
+
+    t0 = time.perf_counter()
+    rows = []
+    for label, name, overrides, family in MODELS:
+        if quick and label not in QUICK:
+            continue
+        rows += evaluate(label, family, tensor_view(load_workload(name, overrides)), time_limit_s, segment_ops)
+        log(f"  … {label} done ({time.perf_counter() - t0:.0f} s)")
+    if not quick:
+        for label, seed, cells in NAS:
+            rows += evaluate(label, "nas", tensor_view(nas_cell_trace(seed, cells)), time_limit_s, segment_ops)
+            log(f"  … {label} done ({time.perf_counter() - t0:.0f} s)")
+    return rows
+
+
+def mean_reduction(rows: list[dict], families: tuple[str, ...], base: str, method: str = "ilp") -> float | None:
+    """Mean over the networks of ``families`` at M_R of the fraction of ``base``'s non-compulsory bytes ``method``
+    removes (networks where the baseline does not spill are left out); None when none spills."""
+    reds = [reduction(r[method], r[base]) for r in rows if r["family"] in families and r["budget"] == "M_R"]
+    reds = [x for x in reds if x is not None]
+    return sum(reds) / len(reds) if reds else None
+
+
+def gap_notes(rows: list[dict]) -> dict[str, str]:
+    """Why each validation row may differ from the paper, with the evidence computed from ``rows``."""
+    notes = {"human": "the zoo's networks are not the paper's ten (no DenseNet/ResNeXt/R(2+1)D/S3D/FCN/L-RASPP/"
+                      "DeepLabV3 definitions); on the zoo CNNs M_R = M_P, so every baseline spill is avoidable and "
+                      "the ILP removes all of it"}
+    nas = {r["budget"]: r for r in rows if r["family"] == "nas"}
+    if nas:
+        m_r, m_p = nas["M_R"]["capacity_bytes"], nas["M_P"]["capacity_bytes"]
+        notes["nas"] = (f"synthetic NAS cells (archsim/mapping/synthetic.py, {nas['M_R']['ops']} ops), not PNASNet/"
+                        f"AmoebaNet/NASNet/DARTS; its M_R ({m_r:,} B) is below its minimum peak footprint M_P "
+                        f"({m_p:,} B), so spills at M_R are mostly unavoidable: D&C {nas['M_R']['dc']:,} B vs the best baseline "
+                        f"{nas['M_R']['best_baseline']:,} B")
+    left = [r for r in rows if r["budget"] == "M_P" and r["ilp"] > 0]
+    if left:
+        notes["m_p"] = "; ".join(f"{r['model']}: ILP {r['ilp_status']} after {r['ilp_s']:.0f} s "
+                                 f"({r['ilp']:,} B left)" for r in left)
+    return notes
+
+
+def validation_checks(quick: bool):
+    """Rows for ``archsim validate-all``: the paper's M_R average reductions and COSMA's zero traffic at M_P."""
+    from archsim.report.validation import Check
+
+    t0 = time.perf_counter()
+    rows = evaluate_all(quick, 20.0, 15)
+    wall = time.perf_counter() - t0
+    nets = sorted({r["model"] for r in rows})
+    case = f"{len(nets)} networks" + (" (quick subset)" if quick else "")
+    src = "Li, Gupta, Malik, arXiv 2311.18246, abstract / Sec. V-B"
+    checks = []
+    notes = gap_notes(rows)
+    means = [mean_reduction(rows, ("cnn", "transformer"), base) for base in BASELINES]
+    if any(m is not None for m in means):
+        human = sum(m for m in means if m is not None) / sum(m is not None for m in means)
+        checks.append(Check("COSMA (paper)", case, "M_R: mean % of non-compulsory traffic removed vs the four "
+                            "baselines, human-designed", 84.0, src, 100 * human, 20.0,
+                            explanation=notes["human"], wall_s=wall / 3,
+                            load_dependent=any(r["ilp_status"] != "optimal" for r in rows
+                                               if r["family"] != "nas" and r["budget"] == "M_R")))
+    nas_means = [m for m in (mean_reduction(rows, ("nas",), base, method="dc") for base in BASELINES) if m is not None]
+    if nas_means:
+        nas = sum(nas_means) / len(nas_means)
+        checks.append(Check("COSMA (paper)", case, "M_R: mean % removed vs the four baselines, NAS graphs, "
+                            "divide-and-conquer",
+                            85.0, src, 100 * nas, 20.0, explanation=notes.get("nas", ""), wall_s=wall / 3,
+                            load_dependent=True))
+    at_mp = [r for r in rows if r["budget"] == "M_P"]
+    checks.append(Check("COSMA (paper)", case, "M_P: networks where COSMA has zero non-compulsory traffic",
+                        len(at_mp), src, sum(r["ilp"] == 0 for r in at_mp), 0.0, explanation=notes.get("m_p", ""),
+                        wall_s=wall / 3, load_dependent=any(r["ilp_status"] != "optimal" for r in at_mp)))
+    return checks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="four networks only")
@@ -172,21 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segment-ops", type=int, default=15, help="divide-and-conquer segment length")
     parser.add_argument("--out", default=str(ROOT / "experiments" / "figures"), help="output directory")
     args = parser.parse_args(argv)
-    from archsim.workload import load_workload
-
     t0 = time.perf_counter()
-    rows = []
-    for label, name, overrides, family in MODELS:
-        if args.quick and label not in QUICK:
-            continue
-        rows += evaluate(label, family, tensor_view(load_workload(name, overrides)), args.time_limit_s,
-                         args.segment_ops)
-        print(f"  … {label} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
-    if not args.quick:
-        for label, seed, cells in NAS:
-            rows += evaluate(label, "nas", tensor_view(nas_cell_trace(seed, cells)), args.time_limit_s,
-                             args.segment_ops)
-            print(f"  … {label} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    rows = evaluate_all(args.quick, args.time_limit_s, args.segment_ops,
+                        log=lambda msg: print(msg, file=sys.stderr))
     print_table(rows)
     print_summary(rows)
     out = Path(args.out)

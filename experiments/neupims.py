@@ -77,7 +77,7 @@ def ratios(rows, profile: str) -> dict[str, float]:
             "NeuPIMs / NPU+PIM": avg("NeuPIMs", "NPU+PIM"), "NPU+PIM / NPU-only": avg("NPU+PIM", "NPU-only")}
 
 
-def main(argv=None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="7B and 30B, batches 64 and 256 (test-suite size)")
     ap.add_argument("--iterations", type=int, default=3, help="timed decode iterations per config (paper: 10 batches)")
@@ -85,11 +85,13 @@ def main(argv=None) -> int:
     ap.add_argument("--warm-up", type=int, default=1200, help="untimed iterations to reach steady state")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(FIG))
-    args = ap.parse_args(argv)
-    t0 = time.perf_counter()
+    return ap
+
+
+def throughput_rows(args, cache: dict) -> tuple[list[dict], tuple[int, ...]]:
+    """Tokens/s and utilisations of every system and baseline profile per (model, dataset, batch); the batches."""
     models = [m for m in MODELS if not args.quick or m[1] in ("gpt3_7b", "gpt3_30b")]
     batches = (64, 256) if args.quick else BATCHES
-    cache: dict = {}
     rows = []
     for label, model, tp, pp in models:
         for dataset in DATASETS:
@@ -104,6 +106,58 @@ def main(argv=None) -> int:
                         row[f"{c} pim_util"] = r.pim_utilization
                         row["mean_context"] = r.mean_context
                 rows.append(row)
+    return rows, batches
+
+
+#: Why a headline ratio against a baseline (profile, denominator) differs from the paper (evidence: docs/pim.md).
+RATIO_GAPS = {
+    ("neupims_sim", "NPU-only"): "NeuPIMs' own simulator gives 8.9x/4.1x over NPU-only on the same requests "
+                                 "(tests/fixtures/neupims_peer): its FusedMHA NPU-only baseline is not the paper's",
+    ("neupims_sim", "GPU-only"): "GPU-only is an A100 roofline model; NeuPIMs' GEMMs run at the simulator's ~50% "
+                                 "array efficiency in this profile",
+    ("native", "NPU-only"): "the paper does not say how NPU-only attention ran; archsim's fold-model GEMVs and the "
+                            "simulator's FusedMHA bracket its ratio (docs/pim.md)",
+    ("native", "GPU-only"): "GPU-only is an A100 roofline model (0.65/0.6 efficiency), not a measurement",
+    ("native", "NPU+PIM"): "native NPU+PIM issues Newton commands at the channels' command-bus limit; the "
+                           "simulator's one instruction per cycle gives 1.60x (neupims_sim row)",
+}
+
+
+def validation_checks(quick: bool):
+    """Rows for ``archsim validate-all``: one decoder layer per NeuPIMs-simulator run (ns vs its cycles at
+    1 GHz), and the paper's four headline ratios (``neupims_sim`` baselines) averaged over the configs."""
+    from archsim.report.validation import Check
+
+    t0 = time.perf_counter()
+    cache: dict = {}
+    rows = []
+    peer = "NeuPIMs simulator @f299af3 on the same requests (tests/fixtures/neupims_peer)"
+    for name, (ours, cycles, run) in peer_layers(cache).items():
+        sbi = run["sub_batches"] == 2
+        rows.append(Check("NeuPIMs simulator", f"{name}: {run['system']}{' + sub-batch interleaving' if sbi else ''}",
+                          "ns per GPT3-7B decoder layer (TP4)", cycles, peer, ours, 10.0 if sbi else 5.0))
+    peer_s = time.perf_counter() - t0
+    rows = [Check(**{**c.__dict__, "wall_s": peer_s / len(rows)}) for c in rows]
+    t0 = time.perf_counter()
+    args = parser().parse_args(["--quick"] if quick else [])
+    table, _ = throughput_rows(args, cache)
+    case = (f"mean of {len(table)} configs ({len({r['model'] for r in table})} models x {len(DATASETS)} datasets x "
+            f"{len({r['batch'] for r in table})} batches)")
+    wall = (time.perf_counter() - t0) / (len(PAPER) * len(PROFILES))
+    for profile in PROFILES:
+        ours = ratios(table, profile)
+        for key, paper in PAPER.items():
+            rows.append(Check("NeuPIMs (paper)", f"{case}, {profile} baselines", f"throughput ratio {key}", paper,
+                              "Heo et al., ASPLOS 2024, Sec. 6 averages", ours[key], 20.0,
+                              explanation=RATIO_GAPS.get((profile, key.split(" / ")[1]), ""), wall_s=wall))
+    return rows
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    t0 = time.perf_counter()
+    cache: dict = {}
+    rows, batches = throughput_rows(args, cache)
     cols = [col(n, p) for n in NEUPIMS_SYSTEMS for p in (PROFILES if n in PROFILE_SYSTEMS else PROFILES[:1])]
     short = {c: c.replace(" [native]", " nat").replace(" [neupims_sim]", " sim") for c in cols}
     print(f"{'model':10s} {'dataset':8s} {'batch':>5s} {'ctx':>5s} " + " ".join(f"{short[c]:>12s}" for c in cols)

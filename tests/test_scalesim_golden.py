@@ -9,40 +9,33 @@ import pytest
 
 from archsim.cli import main
 from archsim.scalesim.reports import REPORT_FILES, read_report
+from archsim.scalesim.validation import compare_with_golden, golden_cases
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scalesim"
-GEMM_TOPOLOGIES = {"gemm_small", "gemm_user"}
 
 
 def golden_dirs():
-    dirs = sorted(d for d in (FIXTURES / "golden").iterdir()
-                  if all((d / name).exists() for name in REPORT_FILES))
-    return [pytest.param(d, id=d.name) for d in dirs]
-
-
-def run_archsim_scalesim(golden: Path, out: Path) -> Path:
-    cfg, topo = golden.name.split("__")
-    kind = "gemm" if topo in GEMM_TOPOLOGIES else "conv"
-    code = main(["scalesim", "-c", str(FIXTURES / "cfgs" / f"{cfg}.cfg"),
-                 "-t", str(FIXTURES / "topologies" / f"{topo}.csv"), "-i", kind, "--out", str(out),
-                 "--no-progress"])
-    assert code == 0
-    runs = [p for p in out.iterdir() if p.is_dir()]
-    assert len(runs) == 1
-    return runs[0]
+    return [pytest.param(d, id=d.name) for d in golden_cases()]
 
 
 @pytest.mark.parametrize("golden", golden_dirs())
 def test_reports_identical_to_scalesim(golden, tmp_path):
-    produced = run_archsim_scalesim(golden, tmp_path)
+    cmp = compare_with_golden(golden, tmp_path)
+    assert cmp.cells > 0 and cmp.layers > 0
+    assert cmp.differing_cells == 0, f"{cmp.differing_cells} of {cmp.cells} report cells differ"
+    assert cmp.identical_bytes            # and the files themselves are the same bytes
+    assert cmp.archsim_total_cycles == cmp.golden_total_cycles
+
+
+def test_the_command_writes_the_reports_of_one_run(tmp_path):
+    golden = FIXTURES / "golden" / "os_8x8__conv_edge"
+    code = main(["scalesim", "-c", str(FIXTURES / "cfgs" / "os_8x8.cfg"), "-t", str(FIXTURES / "topologies" /
+                 "conv_edge.csv"), "-i", "conv", "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    runs = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert len(runs) == 1
     for name in REPORT_FILES:
-        ours = read_report(produced / name)
-        theirs = read_report(golden / name)
-        assert len(ours) == len(theirs), f"{name}: layer count"
-        for layer, (a, b) in enumerate(zip(ours, theirs)):
-            assert a == b, f"{name} layer {layer}: archsim {a} != SCALE-Sim {b}"
-        # and the files themselves are the same bytes
-        assert (produced / name).read_text() == (golden / name).read_text()
+        assert (runs[0] / name).read_bytes() == (golden / name).read_bytes()
 
 
 def test_there_are_goldens_for_every_dataflow_and_at_least_four_array_shapes():

@@ -1,7 +1,11 @@
 """Greedy memory plans: a fixed op order, a replacement policy and a linear-scratchpad allocator.
 
-These are the baselines COSMA compares with (a framework's topological order with Belady's
-furthest-next-use replacement) plus LRU, each with first-fit or best-fit placement:
+These are the baselines COSMA compares with — a framework's topological order or the MPMF order, with
+Belady's furthest-next-use replacement or COSMA's "ILP-based greedy" replacement (``least_cost``: at each
+eviction decision, the set of resident tensors of least spill + reload bytes whose removal frees a gap; the
+paper solves that local problem with an ILP, here the candidate gaps are enumerated, which finds the same
+optimum) — plus LRU, each with first-fit or best-fit placement (best fit = TFLite's arena allocator: the
+smallest free gap that fits):
 
 * tensors are freed as soon as their last reader has run; a model output is stored, then freed;
 * before an op runs, its missing inputs are loaded and its outputs placed; when no free gap is large
@@ -22,7 +26,7 @@ from archsim.mapping.checker import check_plan
 from archsim.mapping.memplan import Action, MemoryPlan, SolveInfo, StepPlan, tensor_table
 from archsim.mapping.tensors import TensorView
 
-POLICIES = ("belady", "lru")
+POLICIES = ("belady", "lru", "least_cost")
 FITS = ("first", "best")
 
 
@@ -142,7 +146,37 @@ def greedy_steps(view: TensorView, order: Sequence[int], capacity: int, policy: 
             return max(candidates, key=lambda x: (next_use(x, t), sizes[x], -x))
         return min(candidates, key=lambda x: (last_touch.get(x, -1), -sizes[x], x))
 
+    def eviction_bytes(x: int, t: int) -> int:
+        """Off-chip bytes evicting ``x`` at step ``t`` costs: its spill (if DRAM lacks it) and its reload."""
+        again = next_use(x, t) is not None
+        spill = x not in in_dram and (again or view.tensor(x).is_output)
+        return sizes[x] * (int(spill) + int(again))
+
+    def least_cost_window(size: int, pinned: set[int], t: int) -> tuple[int, list[int]] | None:
+        """(address, tensors to evict) of the cheapest gap of ``size`` bytes made by evicting unpinned tensors."""
+        spans = sorted((a, a + sizes[x], x) for x, a in resident.items())
+        best = None
+        for start in sorted({0} | {end for _, end, _ in spans}):
+            if start + size > capacity:
+                continue
+            over = [x for a, end, x in spans if a < start + size and end > start]
+            if any(x in pinned for x in over):
+                continue
+            cost = sum(eviction_bytes(x, t) for x in over)
+            soonest = min((u for u in (next_use(x, t) for x in over) if u is not None), default=1 << 60)
+            key = (cost, -soonest, start)   # cheapest; then the one whose evictees are needed latest
+            if best is None or key < best[0]:
+                best = (key, start, over)
+        return None if best is None else (best[1], best[2])
+
     def make_room(tid: int, pinned: set[int], t: int, actions: list[Action]) -> int | None:
+        if policy == "least_cost" and find_gap(resident, sizes, sizes[tid], capacity, fit) is None:
+            window = least_cost_window(sizes[tid], pinned, t)
+            if window is None:
+                return None
+            for out in window[1]:
+                evict(out, t, actions)
+            return window[0]
         while True:
             address = find_gap(resident, sizes, sizes[tid], capacity, fit)
             if address is not None:

@@ -213,3 +213,28 @@ def validate(case: Case | str, issue_width: int = 1) -> dict:
         "archsim_avg_read_latency_cycles": stats.avg_read_latency_cycles,
         "latency_error_pct": (100.0 * (stats.avg_read_latency_cycles / ref_lat - 1.0)) if ref_lat else 0.0,
     }
+
+
+def validation_checks(quick: bool):
+    """Rows for ``archsim validate-all``: total cycles (exact) and average read latency per DRAMsim3 case
+    (``quick``: the three shared reference cases)."""
+    import time
+
+    from archsim.report.validation import Check
+
+    keys = [(c, 1) for c in ("hbm2_seq_read", "hbm2_rand_read", "hbm2_rand_rw50")] if quick else sorted(DRAMSIM3_RESULTS)
+    rows = []
+    for case, width in keys:
+        t0 = time.perf_counter()
+        r = validate(case, width)
+        wall = time.perf_counter() - t0
+        source = ("DRAMsim3 @2981759, shared reference results" if r["source"] == "reference"
+                  else "DRAMsim3 @2981759 side by side (archsim/hw/dram/validation.py)")
+        name = f"{case} (issue width {width}, {r['standard']}, {r['row_policy']} page)"
+        rows.append(Check("DRAMsim3", name, "total cycles", r["dramsim3_total_cycles"], source,
+                          r["archsim_total_cycles"], 0.0, wall_s=wall))
+        if r["dramsim3_avg_read_latency_cycles"]:
+            rows.append(Check("DRAMsim3", name, "average read latency (cycles)", r["dramsim3_avg_read_latency_cycles"],
+                              source, r["archsim_avg_read_latency_cycles"], 0.001,
+                              explanation="the peer prints 4 decimals"))
+    return rows
