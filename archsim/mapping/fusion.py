@@ -5,8 +5,10 @@ event-engine tasks.
 * **Grouping** (``group_kernels``). ``unfused``: one operator per kernel — the SN40L paper's baseline
   (§VI-A1): every intermediate is written to HBM by its producer and read back by its consumer.
   ``fused``: consecutive operators with the same ``layer`` label form one kernel (a decoder layer, the
-  backward pass of a layer, FlashFFTConv's whole graph), cut where the kernel would need more stages than
-  the socket has PCUs or its per-chunk stage buffers would overflow the PMUs' SRAM. Inside a kernel,
+  backward pass of a layer, FlashFFTConv's whole graph). Its data streams in ``chunks`` pieces (at least
+  ``chunks``, doubled up to ``MAX_CHUNKS`` until every stage's double-buffered chunk fits in the PMUs'
+  SRAM); a kernel is cut where it would need more stages than the socket has PCUs or its buffers would not
+  fit even at ``MAX_CHUNKS``. Inside a kernel,
   intermediates stay in PMUs; only operands from outside (weights, KV cache, the layer input) and outputs
   used outside (or kept, like a KV-cache append) cross HBM.
 * **Placement** (``place``): each operator is a stage on its own PCUs and PMUs, PCUs in proportion to the
@@ -37,7 +39,8 @@ from archsim.trace import Trace, TraceOp
 from archsim.trace.kinds import is_matrix, is_zero_cost
 
 Mode = Literal["fused", "unfused"]
-DEFAULT_CHUNKS = 32
+DEFAULT_CHUNKS = 128
+MAX_CHUNKS = 8192
 STAGE_BUFFERS = 2            # each stage double-buffers its chunk in its PMUs
 
 
@@ -47,6 +50,7 @@ class Kernel:
 
     name: str
     ops: tuple[TraceOp, ...]
+    chunks: int = 1             # pieces its data streams through the pipeline in (1 for a one-op kernel)
 
     @property
     def ids(self) -> frozenset[int]:
@@ -76,16 +80,9 @@ def _consumers(trace: Trace) -> dict[int, list[int]]:
     return users
 
 
-def _chunk_bytes(op: TraceOp, chunks: int) -> float:
-    """Bytes one chunk of ``op`` holds in its stage buffers (inputs, weights and output slices)."""
-    return (op.input_bytes + op.weight_bytes + op.output_bytes) / chunks
-
-
 def group_kernels(trace: Trace, mode: Mode, *, pcus: int, sram_bytes: int,
                   chunks: int = DEFAULT_CHUNKS) -> list[Kernel]:
-    """The kernels of ``trace`` under ``mode`` (see module docstring); zero-cost ops are dropped. A fused
-    kernel is cut before an op that would give it more than ``pcus`` stages or more than ``sram_bytes`` of
-    double-buffered per-chunk stage buffers."""
+    """The kernels of ``trace`` under ``mode`` (see module docstring); zero-cost ops are dropped."""
     if mode not in ("fused", "unfused"):
         raise ValueError(f"fusion mode {mode!r}: expected 'fused' or 'unfused'")
     ops = [op for op in trace.ops if not is_zero_cost(op.kind)]
@@ -93,21 +90,29 @@ def group_kernels(trace: Trace, mode: Mode, *, pcus: int, sram_bytes: int,
         return [Kernel(op.name, (op,)) for op in ops]
     kernels: list[Kernel] = []
     group: list[TraceOp] = []
-    buffered = 0.0
+
+    def chunks_for(members: list[TraceOp]) -> int | None:
+        """Fewest chunks (≥ ``chunks``) whose double-buffered stage buffers fit in SRAM, or None."""
+        total = sum(op.input_bytes + op.weight_bytes + op.output_bytes for op in members)
+        n = chunks
+        while STAGE_BUFFERS * total / n > sram_bytes:
+            n *= 2
+            if n > MAX_CHUNKS:
+                return None
+        return n
 
     def close() -> None:
         if group:
             label = group[0].layer or group[0].name
             part = sum(1 for k in kernels if k.name.split("#")[0] == label)
-            kernels.append(Kernel(label if part == 0 else f"{label}#{part}", tuple(group)))
+            n = chunks_for(group) if len(group) > 1 else 1
+            kernels.append(Kernel(label if part == 0 else f"{label}#{part}", tuple(group), n or MAX_CHUNKS))
 
     for op in ops:
-        need = STAGE_BUFFERS * _chunk_bytes(op, chunks)
-        if group and (op.layer != group[-1].layer or len(group) >= pcus or buffered + need > sram_bytes):
+        if group and (op.layer != group[-1].layer or len(group) >= pcus or chunks_for(group + [op]) is None):
             close()
-            group, buffered = [], 0.0
+            group = []
         group.append(op)
-        buffered += need
     close()
     return kernels
 
@@ -205,7 +210,7 @@ def add_kernels(builder, kernels: Sequence[Kernel], trace: Trace, engine: str, *
     tasks = []
     for k in kernels:
         stages = place(k, model, users)
-        items = chunks if len(k.ops) > 1 else 1
+        items = k.chunks if len(k.ops) > 1 else 1
         launch = builder.add(Task(f"launch {k.name}", (launch_queue,), demand=single_phase(launch_cycles),
                                   after=prev, kind="launch"))
         args = {"stages": tuple(s.as_tuple() for s in stages)}
