@@ -6,8 +6,10 @@ Every number is an event-engine run (``archsim.mapping.fusion`` kernels on ``kin
 its text/tables (``../shared reference setups_sn40l_flightllm.md`` part A); Fig 10's bars are not in the text,
 so its rows are the stated ranges.
 
-Assumptions where the paper is silent: batch 1 for every fusion benchmark (Tab III gives no batch sizes),
-decode at the benchmark's sequence length as context, CoE prompts of 128 tokens.
+Assumptions where the paper is silent (Tab III gives no batch sizes): decode at batch 1 with the benchmark's
+sequence length as context; prefill and training at batch 16 (``PREFILL_BATCH``: with a launch overhead
+large enough for decode's 13x, the paper's "HO adds at most 1.1x on prefill" needs kernels of about ten
+sequences or more — a batch-1 row shows the sensitivity); CoE prompts of 128 tokens.
 
 Free parameters, each CALIBRATED on one row (``--calibrate`` refits them; the YAML/constant values are the
 fit's result) — every other row is a prediction:
@@ -16,7 +18,8 @@ fit's result) — every other row is a prediction:
 * ``launch_overhead_ho_us`` (sn40l.yaml) on Tab IV's Llama 3.1 8B, 1042 tokens/s/user on 16 sockets;
 * ``ddr efficiency`` (sn40l.yaml) on §I's "over 1 TB/s" DDR->HBM per node (not a table row);
 * DGX ``kernel_launch_us`` (dgx_a100.yaml, reused for H100) on Tab V's expert speedup BS=1, 20 tokens vs A100 (2.0x);
-* ``COE_HOST_STEP_US`` (host work per generated token, both systems) on Tab V's overall BS=8, 20 tokens vs A100 (6.6x).
+* ``COE_REQUEST_OVERHEAD_US`` (host work per (prompt, expert) request, the same on both systems) on Tab V's
+  overall BS=8, 20 tokens vs A100 (6.6x).
 
     PYTHONPATH=. python experiments/sn40l.py [--quick] [--calibrate] [--out DIR]
 """
@@ -39,34 +42,37 @@ from archsim.workload import load_workload  # noqa: E402
 from archsim.workload.fftconv import fftconv_trace  # noqa: E402
 from archsim.workload.training import training_step  # noqa: E402
 
-COE_HOST_STEP_US = 2060.0
+COE_REQUEST_OVERHEAD_US = 44014.0
 OUT = ROOT / "runs" / "reproduce" / "sn40l"
 
 # (group, label, arch, builder(quick) -> trace, paper fusion (lo, hi), paper HO extra (lo, hi), role)
+PREFILL_BATCH = 16
 PREFILL = (1.5, 3.0)
 DECODE = (1.0, 13.0)
 HO_PREFILL = (1.0, 1.1)
 HO_DECODE = (1.4, 8.0)
 
 
-def _llm(model: str, phase: str, seq: int, quick: bool, tp: int = 8):
-    knobs = [f"phase={phase}", f"seq_len={seq}", f"tp={tp}"] + (["layers=2"] if quick else [])
+def _llm(model: str, phase: str, seq: int, quick: bool, tp: int = 8, batch: int = 1):
+    knobs = [f"phase={phase}", f"seq_len={seq}", f"tp={tp}", f"batch={batch}"] + (["layers=2"] if quick else [])
     return load_workload(model, knobs)
 
 
 BENCHMARKS = [
     ("FlashFFTConv", "fftconv-1M", "sn40l_socket", lambda q: fftconv_trace(channels=8 if q else 64),
      (13.0, 13.0), (1.0, 1.0), "prediction"),
-    ("prefill/train", "llama2-7b-4k-prefill", "sn40l", lambda q: _llm("llama2_7b", "prefill", 4096, q),
+    ("prefill/train", "llama2-7b-4k-prefill", "sn40l", lambda q: _llm("llama2_7b", "prefill", 4096, q, batch=PREFILL_BATCH),
      PREFILL, HO_PREFILL, "prediction"),
-    ("prefill/train", "mistral-7b-4k-prefill", "sn40l", lambda q: _llm("mistral_7b", "prefill", 4096, q),
+    ("prefill/train", "mistral-7b-4k-prefill", "sn40l", lambda q: _llm("mistral_7b", "prefill", 4096, q, batch=PREFILL_BATCH),
      PREFILL, HO_PREFILL, "prediction"),
-    ("prefill/train", "mistral-7b-2k-prefill", "sn40l", lambda q: _llm("mistral_7b", "prefill", 2048, q),
+    ("prefill/train", "mistral-7b-2k-prefill", "sn40l", lambda q: _llm("mistral_7b", "prefill", 2048, q, batch=PREFILL_BATCH),
      PREFILL, HO_PREFILL, "prediction"),
-    ("prefill/train", "llama2-70b-4k-prefill", "sn40l", lambda q: _llm("llama2_70b", "prefill", 4096, q),
+    ("prefill/train", "llama2-70b-4k-prefill", "sn40l", lambda q: _llm("llama2_70b", "prefill", 4096, q, batch=PREFILL_BATCH),
      PREFILL, HO_PREFILL, "prediction"),
-    ("prefill/train", "llama2-7b-4k-train", "sn40l", lambda q: training_step(_llm("llama2_7b", "prefill", 4096, q)),
+    ("prefill/train", "llama2-7b-4k-train", "sn40l", lambda q: training_step(_llm("llama2_7b", "prefill", 4096, q, batch=PREFILL_BATCH)),
      PREFILL, HO_PREFILL, "prediction"),
+    ("prefill/train", "llama2-7b-4k-prefill-batch1", "sn40l", lambda q: _llm("llama2_7b", "prefill", 4096, q),
+     PREFILL, HO_PREFILL, "sensitivity (batch 1)"),
     ("decode", "llama2-7b-4k-decode", "sn40l", lambda q: _llm("llama2_7b", "decode", 4096, q),
      DECODE, HO_DECODE, "prediction"),
     ("decode", "mistral-7b-4k-decode", "sn40l", lambda q: _llm("mistral_7b", "decode", 4096, q),
@@ -109,7 +115,7 @@ def coe_rows(quick: bool, archs: dict) -> list[dict]:
     runs = {}
     for out in tokens:
         for bs in ((2,) if quick else (8, 1)):
-            opts = CoEOptions(batch=bs, output_tokens=out, host_step_us=COE_HOST_STEP_US)
+            opts = CoEOptions(batch=bs, output_tokens=out, request_overhead_us=COE_REQUEST_OVERHEAD_US)
             for sys_name in ("sn40l", "dgx_a100", "dgx_h100"):
                 runs[(sys_name, bs, out)] = serve_coe(archs[sys_name], opts)
     paper = {("overall", 8, 20): (6.6, 3.7), ("overall", 1, 20): (4.8, 2.8), ("expert", 1, 20): (2.0, 1.5),
@@ -125,7 +131,7 @@ def coe_rows(quick: bool, archs: dict) -> list[dict]:
             value = (g.expert_seconds[0] / sn.expert_seconds[0]) if what == "expert" else g.seconds / sn.seconds
             role = "prediction"
             if gpu == "dgx_a100" and out == 20 and not quick:
-                role = {("overall", 8): "calibrated (COE_HOST_STEP_US)",
+                role = {("overall", 8): "calibrated (COE_REQUEST_OVERHEAD_US)",
                         ("expert", 1): "calibrated (DGX kernel_launch_us)"}.get((what, bs), role)
             rows.append(_row("CoE", f"{what} BS={bs} {out} tok vs {gpu}", p, p, value, role))
         if quick:
@@ -181,19 +187,19 @@ def calibrate(archs: dict) -> dict:
         return replace(arch, engines={**arch.engines, "gpu": arch.engines["gpu"].model_copy(
             update={"kernel_launch_us": us})})
 
-    host = COE_HOST_STEP_US
+    host = COE_REQUEST_OVERHEAD_US
     launch = archs["dgx_a100"].engines["gpu"].kernel_launch_us
     for _ in range(2):
-        o1 = CoEOptions(batch=1, output_tokens=20, host_step_us=host)
+        o1 = CoEOptions(batch=1, output_tokens=20, request_overhead_us=host)
         sn1 = serve_coe(sn, o1).expert_seconds[0]
         launch = solve(lambda us: serve_coe(with_gpu(archs["dgx_a100"], us), o1).expert_seconds[0] / sn1,
                        launch, launch * 1.5, 2.0, steps=2)
         a100 = with_gpu(archs["dgx_a100"], launch)
-        o8 = lambda h: CoEOptions(batch=8, output_tokens=20, host_step_us=h)   # noqa: E731
+        o8 = lambda h: CoEOptions(batch=8, output_tokens=20, request_overhead_us=h)   # noqa: E731
         host = solve(lambda h: serve_coe(a100, o8(h)).seconds / serve_coe(sn, o8(h)).seconds,
                      host, host * 1.2, 6.6, steps=2)
     return {"launch_overhead_so_us": so, "launch_overhead_ho_us": ho, "dgx kernel_launch_us": launch,
-            "COE_HOST_STEP_US": host}
+            "COE_REQUEST_OVERHEAD_US": host}
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -260,7 +266,7 @@ def main(argv=None) -> int:
              for n in ("sn40l", "sn40l_socket", "sn40l_16", "dgx_a100", "dgx_h100")}
     if args.calibrate:
         fit = calibrate(archs)
-        print("calibrated parameters (set them in the YAMLs / COE_HOST_STEP_US):")
+        print("calibrated parameters (set them in the YAMLs / COE_REQUEST_OVERHEAD_US):")
         for k, v in fit.items():
             print(f"  {k:24s} {v:10.3f}")
     rows: list[dict] = []

@@ -12,7 +12,7 @@ Per batch of ``batch`` prompts (the paper's runtime, §V):
    the home tier (DDR on SN40L, host DRAM on a DGX) into the cache tier (HBM) as a DMA task; when the cache
    is full the least recently used expert is evicted first (``ExpertCache``: LRU; read-only weights are
    dropped, not written back). Then the expert runs: a prefill of the prompt and ``output_tokens`` decode
-   steps (the KV cache growing), each followed by ``host_step_us`` of host work (sampling, dispatch). Without ``overlap_switch`` a copy starts once the previous pair has run
+   steps (the KV cache growing), then ``request_overhead_us`` of host work for the request. Without ``overlap_switch`` a copy starts once the previous pair has run
    (the paper's sequence: route, copy, run); with it, copies run ahead on their DMA queue while the cache
    has room.
 
@@ -56,7 +56,7 @@ class CoEOptions:
     warm: bool = False                       # start with the cache full (experts 0..slots-1)
     overlap_switch: bool = False
     context_bucket: int = 64                 # decode traces are built per context rounded up to this
-    host_step_us: float = 0.0                # host work per generated token (sampling, dispatch of the next step)
+    request_overhead_us: float = 0.0         # host work per (prompt, expert) request (set-up, tokenising, return)
 
 
 class ExpertCache:
@@ -202,7 +202,7 @@ def serve_coe(arch, options: CoEOptions = CoEOptions()) -> CoERun:
     ports = (sys.home, sys.cache) + ((link.name,) if link else ())
     copy_cycles = sys.tiers.transfer_cycles(sys.home, sys.cache, switch_bytes)
     decode_traces: dict[int, object] = {}
-    host_cycles = round(o.host_step_us * 1e3 * arch.clock_ghz)
+    host_cycles = round(o.request_overhead_us * 1e3 * arch.clock_ghz)
     users: dict[int, list[int]] = {}                 # expert -> tasks that ran it since it was copied
     last = ()
     marks: list[tuple[str, int, int]] = []          # (what, first task, last task)
@@ -247,9 +247,9 @@ def serve_coe(arch, options: CoEOptions = CoEOptions()) -> CoERun:
                     trace = decode_traces[ctx] = _trace(o.expert_model, "decode", o.prompt_tokens, sys.devices,
                                                         context=ctx)
                 end = sys.add_model(builder, trace, (end,))
-                if host_cycles:
-                    end = builder.add(Task("host step", ("host",), demand=single_phase(host_cycles), after=(end,),
-                                           kind="launch"))
+            if host_cycles:
+                end = builder.add(Task(f"request {b}.{p} host", ("host",), demand=single_phase(host_cycles),
+                                       after=(end,), kind="launch"))
             marks.append(("expert", begin, end))
             users.setdefault(expert, []).append(end)
             prev = (end,)
