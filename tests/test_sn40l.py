@@ -200,3 +200,16 @@ def test_sn40l_experiment_runs_quick(tmp_path):
     sections = {r["section"] for r in rows}
     assert {"fusion", "HO vs SO", "Llama 3.1", "CoE"} <= sections
     assert (tmp_path / "sn40l.png").stat().st_size > 0
+
+
+def test_energy_of_fused_and_unfused_runs_prices_the_rdu_and_the_tiers(node):
+    from archsim.energy import EnergySpec, estimate_energy
+
+    spec = EnergySpec(node_nm=7, dram_standard={"hbm": "HBM2", "ddr": "DDR4"}, include_static=False)
+    trace = _traces()["prefill"]
+    energy = {}
+    for mode in ("fused", "unfused"):
+        comp = estimate_energy(run_kernels(node, trace, mode).result, node, spec).per_component.set_index("component")
+        energy[mode] = comp["dynamic_pj"]
+    assert energy["fused"]["rdu"] == pytest.approx(energy["unfused"]["rdu"])        # same MACs and lane ops
+    assert energy["fused"]["hbm"] < energy["unfused"]["hbm"]                         # intermediates stay on chip

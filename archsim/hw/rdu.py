@@ -182,20 +182,22 @@ class Rdu:
 
 
 def price_rdu(pricer, name: str, p: RduParams) -> None:
-    """A ``mac`` = a BF16 multiply + FP32 add; an ``op`` (SIMD lane operation) = an FP32 add. Area and
-    static power: the socket's PCUs (their MAC units; PMU SRAM is priced as the ``sram`` memory)."""
+    """A ``mac`` = a multiply of the engine's dtype (``energy.engine_dtype``; default fp16, the energy table's
+    nearest entry to BF16, which it lacks) + an FP32 add; an ``op`` (SIMD lane operation) = an FP32 add. Area
+    and static power: the socket's MAC units (PMU SRAM is priced as the ``sram`` memory)."""
     from archsim.energy.prices import Price
 
     who = f"engines.{name}"
-    e_mul, l_mul = pricer.unit_energy("mult", "op", "bf16", who)
+    dtype = pricer.spec.engine_dtype.get(name, "fp16")
+    e_mul, l_mul = pricer.unit_energy("mult", "op", dtype, who)
     e_add, l_add = pricer.unit_energy("add", "op", "fp32", who)
     pricer.book.dynamic[(name, "mac")] = Price(name, "mac", e_mul + e_add, "MAC", (l_mul, l_add))
     pricer.book.dynamic[(name, "op")] = Price(name, "op", e_add, "op", (l_add,))
     clock = p.clock_ghz or 1.6
     macs = p.peak_bf16_tflops * 1e3 / 2 / clock
-    pricer.book.area_um2[name] = macs * (pricer.unit_area("mult", "bf16", who) + pricer.unit_area("add", "fp32", who))
+    pricer.book.area_um2[name] = macs * (pricer.unit_area("mult", dtype, who) + pricer.unit_area("add", "fp32", who))
     if pricer.spec.include_static:
-        pricer.book.static_mw[name] = macs * (pricer.unit_leak("mult", "bf16", who) + pricer.unit_leak("add", "fp32", who))
+        pricer.book.static_mw[name] = macs * (pricer.unit_leak("mult", dtype, who) + pricer.unit_leak("add", "fp32", who))
 
 
 RDU = register(ComponentKind("rdu", "engine", RduParams, Rdu,

@@ -193,7 +193,7 @@ def resident_bytes(trace: Trace) -> int:
 
 
 def add_kernels(builder, kernels: Sequence[Kernel], trace: Trace, engine: str, *,
-                orchestration: str | None = None, chunks: int = DEFAULT_CHUNKS, after: Sequence[int] = (),
+                orchestration: str | None = None, after: Sequence[int] = (),
                 weight_tier: str | None = None) -> list[int]:
     """Add launch + pipeline tasks for ``kernels`` to ``builder`` (a ``ProgramBuilder``); the kernel task
     indices. Kernels run one after another (each launch waits for the previous kernel), the first after
@@ -233,6 +233,7 @@ class FusionRun:
     mode: str
     orchestration: str
     launch_cycles: int
+    hbm: str = "hbm"                 # the RDU's off-chip memory (its ``hbm`` parameter)
 
     @property
     def seconds(self) -> float:
@@ -241,12 +242,9 @@ class FusionRun:
     @property
     def hbm_bytes(self) -> float:
         """HBM bytes the run's records moved (reads + writes)."""
-        hbm = self._hbm
         ops = self.result.ops
-        cols = [c for c in ops.columns if c.startswith(f"bytes.{hbm}.")]
+        cols = [c for c in ops.columns if c.startswith(f"bytes.{self.hbm}.")]
         return float(ops[cols].fillna(0).to_numpy().sum()) if cols else 0.0
-
-    _hbm: str = "hbm"
 
     def kernel_table(self) -> pd.DataFrame:
         ops = self.result.ops
@@ -275,10 +273,8 @@ def run_kernels(arch, trace: Trace, mode: Mode = "fused", *, orchestration: str 
     check_capacity(trace, arch, weight_tier or model.params.hbm, resident_bytes(trace))
     kernels = group_kernels(trace, mode, pcus=model.params.pcus, sram_bytes=model.sram_bytes, chunks=chunks)
     builder = ProgramBuilder(arch, engines, prefetch_weights=False)
-    add_kernels(builder, kernels, trace, engine, orchestration=orchestration, chunks=chunks,
-                weight_tier=weight_tier)
+    add_kernels(builder, kernels, trace, engine, orchestration=orchestration, weight_tier=weight_tier)
     result = run_program(builder.take(), arch, engines, trace.name)
     how = orchestration or model.params.orchestration
-    run = FusionRun(result, kernels, mode, how, math.ceil(model.launch_overhead_ns(how) * arch.clock_ghz - 1e-9))
-    run._hbm = model.params.hbm
-    return run
+    return FusionRun(result, kernels, mode, how, math.ceil(model.launch_overhead_ns(how) * arch.clock_ghz - 1e-9),
+                     model.params.hbm)
