@@ -238,3 +238,20 @@ def test_dma_channels_let_copies_between_two_tiers_run_at_once():
 
     assert not overlapping(one) and overlapping(two)
     assert sum(t.bytes for t in two.tier_transfers) == sum(t.bytes for t in one.tier_transfers)
+
+
+def test_a_tier_copy_over_a_declared_link_pays_the_link_energy_too():
+    from archsim.energy import EnergySpec, estimate_energy
+
+    energy = EnergySpec(dram_standard={"ddr": "DDR4"}, link_length_mm={"hbm_s": 5.0})
+    spec = tiered_arch()
+    spec["links"] = {"hbm_s": {"src": "hbm", "dst": "s", "bandwidth_gbps": 64}}
+    arch = build_arch(spec)
+    result = staged(arch, mlp_trace(layers=2), home="hbm")
+    report = estimate_energy(result, arch, energy)
+    link = report.per_op[report.per_op.component == "hbm_s"]
+    staged_bits = 8 * sum(t.bytes for t in result.tier_transfers)
+    assert link["count"].sum() == staged_bits and (link["energy_pj"] > 0).all()
+    plain = build_arch(tiered_arch())
+    no_link = estimate_energy(staged(plain, mlp_trace(layers=2), home="hbm"), plain, energy)
+    assert "hbm_s" not in set(no_link.per_op.component)

@@ -12,7 +12,8 @@ Actions counted per op record — nothing here depends on the kind of hardware:
   that access (``traffic_actions``: bits read/written, plus bits activated on DRAM); keys naming an engine
   are that engine's internal memory, priced within the engine (a GPU's board power);
 * a DMA transfer: the bits read at its source memory and written at its destination; a link transfer:
-  ``transfer`` bits on the link. Charged to the op the transfer served.
+  ``transfer`` bits on the link; a copy between tiers over a declared link: both. Charged to the op the
+  transfer served.
 """
 from __future__ import annotations
 
@@ -89,8 +90,21 @@ class EnergyReport:
         }
 
 
-def _links_used(result: Result) -> tuple[str, ...]:
-    return tuple(sorted({t.link for t in result.transfers if t.kind == "link"}))
+def _tier_link(arch: Arch, t) -> str | None:
+    """The declared link a tier copy ``t`` crossed (either direction, as ``archsim.hw.tiers`` routes), or None."""
+    if t.kind != "tier":
+        return None
+    for want in ((t.src, t.dst), (t.dst, t.src)):
+        for name, lp in arch.links.items():
+            if (lp.src, lp.dst) == want:
+                return name
+    return None
+
+
+def _links_used(result: Result, arch: Arch) -> tuple[str, ...]:
+    used = {t.link for t in result.transfers if t.kind == "link"}
+    used |= {name for t in result.transfers if (name := _tier_link(arch, t)) is not None}
+    return tuple(sorted(used))
 
 
 def op_actions(result: Result, arch: Arch, book: PriceBook) -> list[tuple]:
@@ -125,6 +139,9 @@ def op_actions(result: Result, arch: Arch, book: PriceBook) -> list[tuple]:
         if t.kind == "link":
             rows.append((*head, t.link, "transfer", 8.0 * t.bytes))
             continue
+        crossed = _tier_link(arch, t)
+        if crossed is not None:                 # a tier copy over a declared link also pays the link
+            rows.append((*head, crossed, "transfer", 8.0 * t.bytes))
         if t.src in memories:
             access(head, f"{t.src}.dma.read", t.bytes)
         if t.dst in memories:
@@ -137,7 +154,7 @@ def estimate_energy(result: Result, arch: Arch, spec: EnergySpec | None = None,
     """Energy of ``result`` (simulated on ``arch``) at ``spec``'s node; EnergyError on any missing entry."""
     spec = spec or EnergySpec()
     table = table or load_table(spec.table or DEFAULT_TABLE)
-    book = price_arch(arch, spec, table, _links_used(result))
+    book = price_arch(arch, spec, table, _links_used(result, arch))
     actions = op_actions(result, arch, book)
     records = []
     for op_id, name, kind, engine, comp, action, count in actions:

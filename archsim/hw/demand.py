@@ -43,7 +43,10 @@ class Demand:
       tables and energy (streams are the timed subset);
     * ``actions``: ``{action: count}`` energy actions of the engine itself (``mac``, ``op``, PIM commands …),
       priced by the engine kind's own pricer;
-    * ``macs``, ``utilization``, ``mapping_efficiency``, ``folds``: what the op did, for the tables.
+    * ``macs``, ``utilization``, ``mapping_efficiency``, ``folds``: what the op did, for the tables;
+    * ``fill_cycles``: the part of ``cycles`` that is a fixed latency (a network round trip) rather than work
+      proportional to the data; as a stage of a spatial pipeline it is paid once, by the first item, not
+      per item (``archsim.sim.engine.pipeline_demand``).
     """
 
     phases: tuple[Phase, ...]
@@ -52,6 +55,7 @@ class Demand:
     utilization: float = 0.0
     mapping_efficiency: float = 1.0
     folds: int = 0
+    fill_cycles: int = 0
     holds: Mapping[str, float] = field(default_factory=dict)
     traffic_bytes: Mapping[str, float] = field(default_factory=dict)
     actions: Mapping[str, float] = field(default_factory=dict)

@@ -42,6 +42,8 @@ class SramParams(StrictModel):
         default=None, gt=0, description="DMA bandwidth into/out of this SRAM, GB/s; banks × ports × word "
         "bytes × clock if unset")
     latency_cycles: int = Field(default=1, ge=0, description="access latency, cycles of the SRAM clock")
+    efficiency: float = Field(default=1.0, gt=0, le=1, description="fraction of the bandwidth concurrent "
+                              "streams (DMA, engines' stage buffers) sustain on this SRAM's port")
     read_pj_per_word: Optional[float] = Field(default=None, ge=0, description="energy hook: pJ per word read")
     write_pj_per_word: Optional[float] = Field(default=None, ge=0, description="energy hook: pJ per word written")
 
@@ -88,8 +90,9 @@ class Sram:
         return self.words_per_cycle * self.params.word_bytes * self.clock_ghz(arch_clock_ghz)
 
     def port_gbps(self, arch_clock_ghz: float) -> float:
-        """The bandwidth concurrent streams into and out of this SRAM share (GB/s): ``bandwidth_gbps``."""
-        return self.bandwidth_gbps(arch_clock_ghz)
+        """The bandwidth concurrent streams into and out of this SRAM share (GB/s): ``bandwidth_gbps`` times
+        ``efficiency``."""
+        return self.bandwidth_gbps(arch_clock_ghz) * self.params.efficiency
 
     @staticmethod
     def traffic_actions(direction: str, n_bytes: float) -> list[tuple[str, float]]:

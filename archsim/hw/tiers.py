@@ -96,11 +96,12 @@ class Tier:
     level: int                 # 0 = fastest
     kind: str                  # "sram" or "dram"
     capacity_bytes: int
-    bandwidth_gbps: float      # GB/s over all devices
+    bandwidth_gbps: float      # GB/s over all devices, the memory's ``efficiency`` applied
     latency_ns: float
     standard: Optional[str]    # DRAM preset whose cycle-level model times transfers, or None
     devices: int               # DRAM devices a transfer is striped over
     dma_channels: int
+    efficiency: float = 1.0    # the memory's ``efficiency`` (bandwidth_gbps already includes it)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class TierSystem:
             return 0.0
         if t.standard is not None:
             per_device = -(-int(n_bytes) // t.devices)
-            return dram_transfer_ns(t.standard, per_device, is_write, self.max_simulated_bytes)
+            return dram_transfer_ns(t.standard, per_device, is_write, self.max_simulated_bytes) / t.efficiency
         return n_bytes / t.bandwidth_gbps + t.latency_ns
 
     def transfer_ns(self, src: str, dst: str, n_bytes: int) -> float:
@@ -256,8 +257,8 @@ def _tier(arch, where: str, key: str, level: int, mem: str, p: TiersParams) -> T
         from archsim.hw.sram import Sram
 
         sram = Sram(params)
-        return Tier(mem, level, "sram", sram.capacity_bytes, sram.bandwidth_gbps(arch.clock_ghz),
-                    sram.latency_ns(arch.clock_ghz), None, 1, channels or params.ports_per_bank)
+        return Tier(mem, level, "sram", sram.capacity_bytes, sram.port_gbps(arch.clock_ghz),
+                    sram.latency_ns(arch.clock_ghz), None, 1, channels or params.ports_per_bank, params.efficiency)
     if params.kind == "dram":
         devices = 1
         if params.standard is not None:
@@ -265,8 +266,9 @@ def _tier(arch, where: str, key: str, level: int, mem: str, p: TiersParams) -> T
 
             peak = get_standard(params.standard).peak_gbps
             devices = p.devices.get(mem) or max(1, round(params.bandwidth_gbps / peak))
-        return Tier(mem, level, "dram", int(params.capacity_gib * 2**30), float(params.bandwidth_gbps),
-                    float(params.latency_ns), params.standard, devices, channels or 1)
+        return Tier(mem, level, "dram", int(params.capacity_gib * 2**30),
+                    float(params.bandwidth_gbps) * params.efficiency,
+                    float(params.latency_ns), params.standard, devices, channels or 1, params.efficiency)
     raise ConfigError(arch.source, key, f"memory of kind {params.kind!r} cannot be a tier", value=mem,
                       has_value=True, expected="a kind: sram or kind: dram memory")
 

@@ -85,6 +85,14 @@ class _Run:
     waiting_end: int = 0                # end_after tasks not ended yet
 
 
+def _occupied(task: Task) -> tuple[str, ...]:
+    """The queues ``task`` occupies: its queues, each once (the stages of a spatial pipeline may be placed on
+    different parts of one engine, so a pipeline may name a queue for several of its stages)."""
+    if task.pipeline_items and len(task.queues) > 1:
+        return tuple(dict.fromkeys(task.queues))
+    return task.queues
+
+
 def _lane(demand: Demand, scale: float, weight: int = 1) -> _Lane:
     phases = []
     for p in demand.phases:
@@ -207,7 +215,7 @@ class Engine:
             if pool not in self.levels:
                 raise ValueError(f"task {i} ({task.name}) uses token pool {pool!r}, which no program declared")
         self._pending.append(pending)
-        for q in task.queues:
+        for q in _occupied(task):
             if q not in self._busy:
                 self._busy[q] = None
                 self.busy_cycles[q] = 0
@@ -250,7 +258,7 @@ class Engine:
 
     def _on_ready(self, i: int) -> None:
         task = self.program.tasks[i]
-        for q in task.queues:
+        for q in _occupied(task):
             if q in self._ready_first:
                 heapq.heappush(self._ready_heap[q], i)
         self._try_start(i)
@@ -278,7 +286,7 @@ class Engine:
     def _can_take(self, i: int, task: Task) -> bool:
         if self._started[i] or self._pending[i]:
             return False
-        for q in task.queues:
+        for q in _occupied(task):
             if self._busy[q] is not None:
                 return False
             if q not in self._ready_first and self._order[q][0] != i:
@@ -304,7 +312,7 @@ class Engine:
         for pool, n in task.wait:
             self.levels[pool] -= n
             self._log_pool(pool)
-        for q in task.queues:
+        for q in _occupied(task):
             self._busy[q] = i
         for j in self._on_start.pop(i, ()):
             self._dep_met(j)
@@ -420,7 +428,7 @@ class Engine:
             self._log_pool(pool)
             self._work.append(("pool", pool))
         self._record(i, run, now)
-        for q in task.queues:
+        for q in _occupied(task):
             self._busy[q] = None
             self.busy_cycles[q] += now - run.start
             if q not in self._ready_first:
@@ -544,11 +552,13 @@ def pipeline_demand(stages: list[Demand], scales: list[float], items: int) -> De
     """The demand of a spatial pipeline: ``stages`` (each the demand of its whole share of the work, in its
     engine's clock, with ``scales`` to the architecture clock) process ``items`` items one after another.
     It takes the first item's trip through every stage plus ``items - 1`` times the slowest stage's time
-    per item (architecture cycles); the stages' streams flow over that time."""
+    per item (architecture cycles); a stage's ``fill_cycles`` (a fixed latency) count once, in the first
+    item's trip. The stages' streams flow over that time."""
     if items < 1:
         raise ValueError("a pipeline needs at least one item")
-    per_item = [d.cycles * s / items for d, s in zip(stages, scales)]
-    cycles = math.ceil(sum(per_item) + (items - 1) * max(per_item, default=0.0) - 1e-9)
+    fill = [min(d.fill_cycles, d.cycles) * s for d, s in zip(stages, scales)]
+    per_item = [(d.cycles * s - f) / items for d, s, f in zip(stages, scales, fill)]
+    cycles = math.ceil(sum(fill) + sum(per_item) + (items - 1) * max(per_item, default=0.0) - 1e-9)
     streams: dict[str, float] = {}
     traffic: dict[str, float] = {}
     for d in stages:

@@ -8,7 +8,9 @@ makes up) from its start to its end:
   spread over identical units (a gang: they start together, the task ends when every share has);
 * a **pipeline** (``pipeline_items > 0``) runs its ops as the stages of one spatial pipeline over those
   queues: the items stream through every stage, so it lasts the first item's trip through all stages
-  plus ``items - 1`` times the slowest stage's time per item (fused operators, encoder → MLP);
+  plus ``items - 1`` times the slowest stage's time per item (fused operators, encoder → MLP); several
+  stages may name one queue (parts of one engine, e.g. PCU groups of an RDU: ``args`` tells its model
+  which part each op runs on), the task occupies each queue once;
 * a task with an explicit ``demand`` (DMA transfers, kernel launches) needs no hardware model; its
   ``streams`` name the ports it crosses;
 * a task with no queues is a control step (a barrier that releases tokens once its ``after`` are done).

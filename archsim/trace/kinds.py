@@ -17,6 +17,8 @@ VECTOR_KINDS = frozenset({
     "add", "mul", "relu", "relu6", "leaky_relu", "gelu", "swiglu", "geglu", "silu", "sigmoid", "tanh", "softmax", "layernorm",
     "rmsnorm", "batchnorm", "rope", "maxpool", "avgpool", "upsample", "embedding", "topk",
     "moe_combine", "allreduce", "kv_append",
+    # a data movement (a transpose that is materialised, e.g. between Monarch FFT stages; elements moved)
+    "permute",
     # Neural-graphics input encodings (dims: ``elements`` plus ``points`` and, for the grids,
     # ``levels``, ``features``, ``corners``, ``lookups``, ``table_entries``, ``max_level_entries``,
     # ``hashed_levels`` — what an NGPC-style encoding engine needs; see ``archsim.workload.encodings``).

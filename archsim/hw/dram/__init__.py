@@ -31,6 +31,9 @@ class DramParams(StrictModel):
     capacity_gib: float = Field(default=16.0, gt=0, description="capacity in GiB")
     standard: Optional[str] = Field(default=None, description="DRAM preset (e.g. HBM2, DDR4_3200) that "
                                     "fills in bandwidth_gbps/latency_ns/capacity_gib when omitted")
+    efficiency: float = Field(default=1.0, gt=0, le=1, description="fraction of bandwidth_gbps that streams "
+                              "sustain (a measured or claimed figure, e.g. SN40L's 0.85 of HBM); multiplies "
+                              "the standard's own streaming efficiency when one is named")
 
     @model_validator(mode="before")
     @classmethod
@@ -71,10 +74,10 @@ class Dram:
 
     def port_gbps(self, arch_clock_ghz: float = 1.0) -> float:
         """The bandwidth concurrent streams share (GB/s): ``bandwidth_gbps``, times the sustained streaming
-        efficiency of its standard from the cycle-level DRAM model when it names one."""
+        efficiency of its standard from the cycle-level DRAM model when it names one, times ``efficiency``."""
         if self.params.standard is None:
-            return float(self.params.bandwidth_gbps)
-        return float(self.params.bandwidth_gbps) * stream_efficiency(self.params.standard)
+            return float(self.params.bandwidth_gbps) * self.params.efficiency
+        return float(self.params.bandwidth_gbps) * stream_efficiency(self.params.standard) * self.params.efficiency
 
     @staticmethod
     def traffic_actions(direction: str, n_bytes: float) -> list[tuple[str, float]]:
