@@ -31,12 +31,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     from archsim.report import format_summary, write_result
     from archsim.sim.run import simulate
 
+    from archsim.report.out_paths import output_dir
+
     arch_sets, workload_sets = split_overrides(args.set or [])
     arch = load_arch(args.arch, arch_sets)
+    out = output_dir(args.out if args.out else Path("runs") / f"{arch.name}__{Path(str(args.workload)).stem}")
+    mapper_options = None
+    if args.time_limit_s is not None:
+        from archsim.errors import ConfigError
+        from archsim.mapping.names import ILP_MAPPERS
+
+        if args.mapper not in ILP_MAPPERS:
+            raise ConfigError("command line", "--time-limit-s", f"does not apply to mapper {args.mapper!r}",
+                              expected=f"--mapper one of {list(ILP_MAPPERS)}")
+        if not 0 < args.time_limit_s < 1e7:
+            raise ConfigError("command line", "--time-limit-s", "bad value", value=args.time_limit_s,
+                              has_value=True, expected="seconds > 0")
+        mapper_options = {"time_limit_s": args.time_limit_s}
     result = simulate(arch, args.workload, workload_overrides=workload_sets, mapper=args.mapper,
-                      progress=not args.no_progress)
+                      mapper_options=mapper_options, progress=not args.no_progress)
     print(format_summary(result))
-    out = Path(args.out) if args.out else Path("runs") / f"{arch.name}__{Path(str(args.workload)).stem}"
     paths = write_result(result, out, args.format)
     if args.plot:
         from archsim.plot import write_standard_plots
@@ -47,9 +61,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scalesim(args: argparse.Namespace) -> int:
+    from archsim.report.out_paths import output_dir
     from archsim.scalesim.run import run_scalesim
 
-    out = run_scalesim(args.c, args.t, args.i, args.out, progress=not args.no_progress)
+    out = run_scalesim(args.c, args.t, args.i, output_dir(args.out), progress=not args.no_progress)
     print(f"wrote SCALE-Sim reports to {out}")
     return 0
 
@@ -69,8 +84,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     from archsim.hw.dataflows import dataflow_names
     from archsim.mapping import MAPPERS
 
-    root = Path(__file__).resolve().parent.parent
-    archs = sorted(p.relative_to(root).as_posix() for p in (root / "arch_configs").rglob("*.yaml"))
+    from archsim.config.shipped import shipped_architectures
+
+    archs = list(shipped_architectures())
     try:
         from archsim.workload import list_workloads
         workloads = list_workloads()
@@ -109,23 +125,33 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ConfigError("reproduce", "NAME", "unknown experiment", value=args.name, has_value=True,
                           expected=f"one of {scripts}")
     module = runpy.run_path(str(experiments_dir() / f"{args.name}.py"), run_name="archsim_reproduce")
-    return int(module["main"](args.args) or 0)
+    program = sys.argv[0]
+    sys.argv[0] = f"archsim reproduce {args.name}"     # the experiment's own usage and errors name the command
+    try:
+        return int(module["main"](args.args) or 0)
+    finally:
+        sys.argv[0] = program
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``archsim`` command."""
+    from archsim.mapping.names import MAPPER_NAMES
+
     parser = argparse.ArgumentParser(prog="archsim", description="Cycle-level accelerator simulator")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate a workload on an architecture")
-    run.add_argument("arch", help="architecture YAML")
+    run.add_argument("arch", help="architecture YAML or shipped architecture name (archsim list)")
     run.add_argument("workload", help="zoo model name, workload YAML, trace file or SCALE-Sim topology CSV")
     run.add_argument("--out", help="output directory (default runs/<arch>__<workload>)")
     run.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override: architecture keys (engines.npu.rows=64) or workload keys (batch=8)")
-    run.add_argument("--mapper", default="partition",
-                     help="mapper (archsim list); default partition: each op on the unit group that finishes it first")
+    run.add_argument("--mapper", default="partition", choices=MAPPER_NAMES,
+                     help="mapper; default partition: each op on the unit group that finishes it first")
+    run.add_argument("--time-limit-s", type=float, default=None,
+                     help="wall-time limit of an ILP mapper (cosma, cosma_dc; default 60), building the ILP "
+                          "included, s")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--plot", action="store_true", help="also write the standard figures to OUT/plots")
     run.set_defaults(func=cmd_run)
@@ -139,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     ss.set_defaults(func=cmd_scalesim)
 
     val = sub.add_parser("validate", help="check an architecture YAML")
-    val.add_argument("file")
+    val.add_argument("file", metavar="arch", help="architecture YAML or shipped architecture name (archsim list)")
     val.add_argument("--set", action="append", metavar="KEY=VALUE")
     val.set_defaults(func=cmd_validate)
 
@@ -160,9 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``archsim`` console script; returns the process exit code."""
-    args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        args = build_parser().parse_args(argv)
+        code = args.func(args)
+        sys.stdout.flush()          # a closed pipe shows up here at the latest, while we can still end quietly
+        return code
     except ArchsimError as exc:
         print(f"archsim: error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """Load an architecture YAML into a validated, frozen ``Arch``.
 
 Steps, each of which reports errors with the file and the dotted key path:
-1. read YAML (``yaml.safe_load``); the top level must be a mapping;
+1. read YAML (UTF-8, duplicate keys rejected: ``archsim.config.yaml_file``); the top level must be a mapping;
 2. resolve ``extends: other.yaml`` (relative to the file; chains allowed, cycles rejected) by a
    deep merge in which the child wins;
 3. apply dotted-key overrides (``engines.npu.rows=64``; values parsed as YAML scalars);
@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from archsim.config.schema import ArchFile, LinkParams
+from archsim.config.yaml_file import read_yaml_file
 from archsim.errors import ConfigError
 from archsim.hw import registry
 
@@ -44,14 +45,7 @@ class Arch:
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Read ``path`` as YAML and return its top-level mapping (ConfigError if missing or malformed)."""
-    if not path.is_file():
-        raise ConfigError(path, "", "file not found", expected="an existing YAML file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(path, "", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
         raise ConfigError(path, "", "top level is not a mapping", value=data, has_value=True,
                           expected="a mapping of keys to values")
@@ -163,6 +157,15 @@ def validation_error(source: str, prefix: str, exc: ValidationError,
         return ConfigError(source, key_path, problem, expected=_expected_from(err, model))
     if err.get("type") == "missing":
         return ConfigError(source, key_path, "missing key", expected=_expected_from(err))
+    if err.get("type") == "value_error":
+        # a schema's own check (e.g. an unknown DRAM standard): its message says what and what was expected
+        return ConfigError(source, key_path, "bad value", value=err.get("input"), has_value=True,
+                           expected=str(err["msg"]).removeprefix("Value error, "))
+    if err.get("type") == "sane_number":
+        ctx = err["ctx"]
+        key_path = ".".join(p for p in (key_path, ctx["at"]) if p)
+        return ConfigError(source, key_path, ctx["problem"], value=ctx["bad"], has_value=True,
+                           expected=ctx["expected"])
     return ConfigError(source, key_path, "bad value", value=err.get("input"), has_value=True,
                        expected=_expected_from(err))
 
@@ -204,26 +207,44 @@ def build_arch(data: dict[str, Any], source: str = "<memory>") -> Arch:
 
 
 def _check_references(arch: Arch) -> None:
-    """Every memory an engine or link names must exist (errors name the referring key)."""
+    """Every memory a field declared with ``memory_ref`` names must exist and be of a kind the field
+    accepts; every link end must exist; then each kind's own ``check`` runs (errors name the key)."""
     names = set(arch.memories) | set(arch.engines)
-    for ename, params in arch.engines.items():
-        for key, value in params.model_dump().items():
-            if key.endswith(("_sram", "_memory")) or key in ("dram", "memory"):
-                if value is not None and value not in arch.memories:
-                    raise ConfigError(arch.source, f"engines.{ename}.{key}", "names an unknown memory",
-                                      value=value, has_value=True,
-                                      expected=f"one of the memories {sorted(arch.memories)}")
+    for section, components in (("engines", arch.engines), ("memories", arch.memories)):
+        for cname, params in components.items():
+            for key, field in type(params).model_fields.items():
+                kinds = (field.json_schema_extra or {}).get("memory_kinds") \
+                    if isinstance(field.json_schema_extra, dict) else None
+                value = getattr(params, key)
+                if kinds is None or value is None:
+                    continue
+                fitting = sorted(n for n, m in arch.memories.items() if m.kind in kinds)
+                if value not in arch.memories:
+                    raise ConfigError(arch.source, f"{section}.{cname}.{key}", "names an unknown memory",
+                                      value=value, has_value=True, expected=f"one of the memories {fitting}")
+                if arch.memories[value].kind not in kinds:
+                    raise ConfigError(arch.source, f"{section}.{cname}.{key}",
+                                      f"names a memory of kind {arch.memories[value].kind!r}", value=value,
+                                      has_value=True, expected=f"a {' or '.join(kinds)} memory, one of {fitting}")
     for lname, link in arch.links.items():
         for end in ("src", "dst"):
             value = getattr(link, end)
             if value not in names:
                 raise ConfigError(arch.source, f"links.{lname}.{end}", "names an unknown component",
                                   value=value, has_value=True, expected=f"one of {sorted(names)}")
+    for category, components in (("engine", arch.engines), ("memory", arch.memories)):
+        for cname, params in components.items():
+            check = registry.lookup(category, params.kind).check
+            if check is not None:
+                check(arch, cname, params)
 
 
 def load_arch(path: str | Path, overrides: Iterable[str | tuple[str, Any]] = ()) -> Arch:
-    """Load, merge (``extends:``), override (dotted keys) and validate an architecture YAML file."""
-    path = Path(path)
+    """Load, merge (``extends:``), override (dotted keys) and validate an architecture YAML file (a path, or
+    the short name of a shipped architecture, e.g. ``tpu_v1_like``)."""
+    from archsim.config.shipped import resolve_arch
+
+    path = resolve_arch(path)
     data = resolve_extends(path)
     data = apply_overrides(data, overrides, str(path))
     return build_arch(data, str(path))

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from archsim.config.schema import StrictModel
+from archsim.config.schema import StrictModel, memory_ref
 from archsim.hw.demand import Demand, single_phase
 from archsim.hw.registry import ComponentKind, register
 from archsim.hw.shares import Split, split_op
@@ -78,15 +78,26 @@ class PimParams(StrictModel):
     ranks: int = Field(default=1, gt=0, description="ranks per channel (newtonsim: grouped ACTs and refresh "
                        "are per rank; NeuPIMs' 1 GB HBM2 channels have 2)")
     clock_ghz: float | None = Field(default=None, gt=0, description="default: 1 / the standard's tCK")
-    memory: str | None = Field(default=None, description="the memory of the architecture whose banks compute "
-                               "(its data bus is held while PIM runs: all of it blocked, the command-bus share "
-                               "with dual row buffers)")
+    memory: str | None = memory_ref("the memory of the architecture whose banks compute (its data bus is held "
+                                    "while PIM runs: all of it blocked, the command-bus share with dual row "
+                                    "buffers)", ("dram",), default=None)
     kv_layout: Literal["neupims", "pim_gpt"] = Field(
         default="neupims", description="decode-attention layout: neupims = a request's KV on one channel, keys "
         "token-major with heads concatenated, V^T one row per bank row; pim_gpt = heads spread over channels, "
         "K and V^T per head with short rows packed")
     energy_standard: str | None = Field(default=None, description="DRAM standard of the energy table whose IDD "
                                         "currents price the commands (default: standard)")
+
+    @field_validator("standard")
+    @classmethod
+    def _known_standard(cls, name: str) -> str:
+        from archsim.hw.dram.standards import get_standard, preset_names
+
+        try:
+            get_standard(name)
+        except KeyError:
+            raise ValueError(f"unknown DRAM standard {name!r}; expected one of {preset_names()}") from None
+        return name
 
 
 @dataclass(frozen=True)

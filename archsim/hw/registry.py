@@ -14,6 +14,9 @@ test) works the same way once its module has been imported.
 * a **memory** model is built as ``model(params)`` and answers ``port_gbps(clock_ghz)`` (the bandwidth
   concurrent streams share, GB/s; None for a memory that is not itself a port, such as ``kind: tiers``) and
   ``traffic_actions(direction, n_bytes)`` (the energy actions an access is made of);
+* ``check(arch, name, params)`` (optional) raises a located ConfigError when the component's parameters do
+  not fit the rest of the architecture (cross-references beyond the generic ones, checked when the file
+  is loaded, so ``archsim validate`` finds what ``run`` would fail on);
 * ``pricer(pricer, name, params)`` adds the component's prices, static power and area to an
   ``archsim.energy.prices.Pricer``'s book.
 """
@@ -40,6 +43,7 @@ class ComponentKind:
     model: type
     description: str = ""
     pricer: Callable | None = None
+    check: Callable | None = None
 
 
 _KINDS: dict[tuple[Category, str], ComponentKind] = {}

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from archsim.config.schema import StrictModel
+from archsim.config.schema import StrictModel, memory_ref
 from archsim.errors import MappingError
 from archsim.hw.dataflows import DramScales, dataflow_names, get_dataflow
 from archsim.hw.demand import Demand
@@ -32,10 +32,10 @@ class SystolicParams(StrictModel):
                           "mapping) or neupims_ws / onnxim_ws (NeuPIMs' simulator cores)")
     word_bytes: int = Field(default=1, gt=0, description="bytes per operand word")
     clock_ghz: float | None = Field(default=None, gt=0, description="overrides the architecture clock")
-    ifmap_sram: str = Field(description="name of the memory holding input activations")
-    filter_sram: str = Field(description="name of the memory holding weights")
-    ofmap_sram: str = Field(description="name of the memory holding outputs")
-    dram: str = Field(description="name of the off-chip memory behind the SRAMs")
+    ifmap_sram: str = memory_ref("name of the memory holding input activations", ("sram",))
+    filter_sram: str = memory_ref("name of the memory holding weights", ("sram",))
+    ofmap_sram: str = memory_ref("name of the memory holding outputs", ("sram",))
+    dram: str = memory_ref("name of the off-chip memory behind the SRAMs", ("dram", "sram"))
     scalesim_compatible: bool = Field(
         default=False, description="count cycles exactly as SCALE-Sim 3.0.0 does, bugs included")
     double_buffered_pes: bool = Field(

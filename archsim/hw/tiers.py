@@ -280,4 +280,4 @@ def price_tiers(pricer, name: str, p: TiersParams) -> None:
 
 TIERS = register(ComponentKind("tiers", "memory", TiersParams, MemoryTiers,
                                "ordered memory tiers (e.g. SRAM → HBM → DDR) with DMA between them",
-                               pricer=price_tiers))
+                               pricer=price_tiers, check=lambda arch, name, params: build_tiers(arch, name)))

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from archsim.config.schema import StrictModel
+from archsim.config.schema import StrictModel, memory_ref
 from archsim.hw.demand import IDLE, Demand, single_phase
 from archsim.hw.registry import ComponentKind, memory_port_gbps, register
 from archsim.hw.shares import Split, split_elements
@@ -28,7 +28,7 @@ class VectorParams(StrictModel):
     lanes: int = Field(gt=0, description="operations per cycle")
     pipeline_latency_cycles: int = Field(default=0, ge=0)
     clock_ghz: float | None = Field(default=None, gt=0)
-    dram: str = Field(description="name of the memory operands stream from")
+    dram: str = memory_ref("name of the memory operands stream from", ("dram", "sram"))
 
 
 class VectorUnit:

@@ -132,23 +132,36 @@ def solve_segment(view: TensorView, order: Sequence[int], capacity: int, state: 
         positions = {v: i for i, v in enumerate(order)}
         for i, v in enumerate(sorted(later, key=view.op_ids.index)):
             positions[v] = len(order) + i
+    deadline = time.perf_counter() + time_limit_s   # the limit covers building the ILP, not only solving it
     seed, seed_cost = best_greedy_steps(view, order, capacity, state, later, positions)
     for other in seeds:
         cost = segment_cost(view, order, state, later, other)
         if cost < seed_cost:
             seed, seed_cost = list(other), cost
-    model = _SegmentModel(view, list(order), capacity, state, later)
+    try:
+        model = _SegmentModel(view, list(order), capacity, state, later, deadline)
+    except _OutOfTime:
+        out_of_time = MilpResult("time_limit", math.nan, math.nan, math.nan, time_limit_s)
+        return SegmentResult(tuple(seed), out_of_time, float(seed_cost), math.nan, False)
     start = model.start_values(seed)
-    result = (backend or HighsBackend()).solve(model.milp, time_limit_s, start)
+    result = (backend or HighsBackend()).solve(model.milp, max(0.0, deadline - time.perf_counter()), start)
     if result.has_solution and result.objective <= seed_cost + 1e-6:
         return SegmentResult(tuple(model.extract(result.values)), result, result.objective, result.bound, True)
     return SegmentResult(tuple(seed), result, float(seed_cost), result.bound, False)
 
 
+class _OutOfTime(Exception):
+    """Building a segment's ILP ran past the time limit (the greedy seed is used instead)."""
+
+
 class _SegmentModel:
     """The MILP of one segment and the maps between its columns and (tensor, step) pairs."""
 
-    def __init__(self, view: TensorView, order: list[int], capacity: int, state: PlannerState, later: set[int]):
+    def __init__(self, view: TensorView, order: list[int], capacity: int, state: PlannerState, later: set[int],
+                 deadline: float = math.inf):
+        def on_time() -> None:
+            if time.perf_counter() > deadline:
+                raise _OutOfTime
         self.view, self.order, self.state, self.later = view, order, state, later
         n = len(order)
         self.n = n
@@ -166,6 +179,7 @@ class _SegmentModel:
         for t in range(n):
             m.add({self.X[v, t]: 1 for v in order if (v, t) in self.X}, 1, 1)
         for v in order:
+            on_time()
             for u in view.deps[v]:
                 if u in seg:  # cumulative precedence: v by step t only if u by step t-1
                     for t in range(early[v], late[v] + 1):
@@ -180,6 +194,7 @@ class _SegmentModel:
         self.live_out: list[int] = []
         self.charge_constant = 0.0
         for a in relevant:
+            on_time()
             tensor = view.tensor(a)
             size = tensor.size // unit
             prod = tensor.producer if tensor.producer in seg else None
@@ -253,6 +268,7 @@ class _SegmentModel:
         m.offset -= _compulsory(view, order, later) // unit
         # --- inputs resident when their reader runs
         for v in order:
+            on_time()
             for a in view.reads[v]:
                 for t in range(early[v], late[v] + 1):
                     terms = {self.X[v, t]: 1}
@@ -263,6 +279,7 @@ class _SegmentModel:
         # --- capacity and non-overlap
         self.Z: dict[tuple[int, int, int], int] = {}
         for t in range(n):
+            on_time()
             here = [a for a in relevant if (a, t) in self.L]
             m.add({c: view.tensor(a).size // unit for a in here for c in self._res_terms(a, t)}, upper=cap)
             for i, a in enumerate(here):

@@ -23,8 +23,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from archsim.sweep.store import read_table
 
     src = Path(args.result_dir)
-    out = Path(args.out) if args.out else src / "plots"
-    formats = tuple(args.formats.split(","))
+    from archsim.report.out_paths import output_dir
+
+    out = output_dir(args.out if args.out else src / "plots")
+    formats = tuple(f.strip() for f in args.formats.split(","))
+    bad = [f for f in formats if f not in FIGURE_FORMATS]
+    if bad:
+        raise ConfigError("command line", "--formats", "unknown figure format", value=bad[0], has_value=True,
+                          expected=f"a comma-separated list of {', '.join(FIGURE_FORMATS)}")
     if (src / "results.csv").is_file() or (src / "results.parquet").is_file():
         table = read_table(src)
         keys = args.keys.split(",") if args.keys else [
@@ -56,11 +62,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
 def add_subcommand(subparsers) -> None:
     """Register ``archsim plot``."""
     p = subparsers.add_parser("plot", help="plot a run directory or a sweep directory")
     p.add_argument("result_dir", help="directory written by `archsim run` or `archsim sweep`")
     p.add_argument("--out", help="output directory (default RESULT_DIR/plots)")
     p.add_argument("--keys", help="sweep: comma-separated swept keys for heat maps (default: the table's)")
-    p.add_argument("--formats", default="png,svg", help="comma-separated figure formats")
+    p.add_argument("--formats", default="png,svg", help=f"comma-separated figure formats ({', '.join(FIGURE_FORMATS)})")
     p.set_defaults(func=cmd_plot)

@@ -13,7 +13,7 @@ def add_subcommand(subparsers) -> None:
         description="Serve MODEL's decode iterations on ARCH: continuous batching over a request stream, KV caches "
                     "growing a token per iteration, finished requests replaced; every iteration is lowered, mapped "
                     "and run on the event engine. Writes iterations, ops and units tables and summary.json.")
-    p.add_argument("arch", help="architecture YAML")
+    p.add_argument("arch", help="architecture YAML or shipped architecture name (archsim list)")
     p.add_argument("model", help="zoo LLM (archsim list), e.g. gpt3_7b, llama2_70b, mixtral_8x7b")
     p.add_argument("--batch", type=int, default=64, help="requests served at once (default 64)")
     p.add_argument("--requests", default="sharegpt",
@@ -38,7 +38,7 @@ def add_subcommand(subparsers) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the serving simulation, print its summary and write the tables."""
     from archsim.config import load_arch
-    from archsim.errors import ConfigError
+    from archsim.report.out_paths import output_dir
     from archsim.report.writers import write_table
     from archsim.serving import ServingOptions, load_request_dist, serve
 
@@ -48,9 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                              iterations=args.iterations, sim_layers=args.sim_layers, tp=args.tp, pp=args.pp,
                              warm_up_iterations=args.warm_up, seed=args.seed, weight_prefetch=not args.no_prefetch)
     options.check("archsim serve", "--")
-    out = Path(args.out) if args.out else Path("runs") / f"{arch.name}__{args.model}__serve"
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out", "--out", "is a file", value=str(out), has_value=True, expected="a directory")
+    out = output_dir(args.out if args.out else Path("runs") / f"{arch.name}__{args.model}__serve")
     r = serve(arch, args.model, dist, options)
     s = r.summary()
     print(f"{args.model} on {arch.name}: batch {options.batch} ({options.sub_batches} sub-batch"

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from archsim.errors import ConfigError
 
@@ -130,7 +129,9 @@ def load_request_dist(name_or_path: str | Path) -> RequestDist:
         shipped = sorted(p.stem for p in requests_dir().glob("*.yaml"))
         raise ConfigError(str(name_or_path), "<file>", "no such request distribution",
                           expected=f"a YAML file or one of {shipped}")
-    data = yaml.safe_load(path.read_text()) or {}
+    from archsim.config.yaml_file import read_yaml_file
+
+    data = read_yaml_file(path, "request distribution") or {}
     return RequestDist(str(data.get("name", path.stem)), _length(path, "input_tokens", data.get("input_tokens")),
                        _length(path, "output_tokens", data.get("output_tokens")),
                        int(data.get("max_seq_len", 2048)), float(data.get("rank_correlation", 0.0)))

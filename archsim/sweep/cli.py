@@ -6,10 +6,11 @@ from pathlib import Path
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from archsim.report.out_paths import output_dir
     from archsim.sweep import load_sweep, run_sweep
 
     spec = load_sweep(args.sweep)
-    out = Path(args.out) if args.out else Path("sweeps") / spec.name
+    out = output_dir(args.out if args.out else Path("sweeps") / spec.name)
     formats = ("csv", "parquet") if args.format == "both" else (args.format,)
     outcome = run_sweep(spec, out, scheduler=args.scheduler, workers=args.workers, progress=not args.no_progress,
                         retry_failed=args.retry_failed, formats=formats)

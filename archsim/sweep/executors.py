@@ -65,7 +65,7 @@ class DaskExecutor:
             raise ConfigError("--scheduler", "scheduler", "Dask distributed is not installed",
                               expected='pip install "archsim[dask]" (dask[distributed])') from None
         self._own = not isinstance(scheduler, Client)
-        self.client = Client(scheduler) if self._own else scheduler
+        self.client = _connect(Client, scheduler) if self._own else scheduler
 
     def submit(self, fn: Callable, arg: Any):
         key = f"archsim-sweep-{getattr(arg, 'config_hash', id(arg))}"
@@ -78,6 +78,26 @@ class DaskExecutor:
     def close(self) -> None:
         if self._own:
             self.client.close()
+
+
+#: Seconds a sweep waits for its Dask scheduler to answer before it gives up.
+CONNECT_TIMEOUT_S = 10
+
+
+def _connect(client_type, address: Any):
+    """A Dask ``Client`` on ``address``; a malformed or unreachable address is a ConfigError naming it."""
+    expected = "the address of a running Dask scheduler, e.g. tcp://host:8786"
+    if not isinstance(address, str) or not address.strip():
+        raise ConfigError("--scheduler", "scheduler", "bad address", value=address, has_value=True,
+                          expected=expected)
+    try:
+        return client_type(address, timeout=CONNECT_TIMEOUT_S)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("--scheduler", "scheduler", f"malformed address ({exc})", value=address,
+                          has_value=True, expected=expected) from None
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError("--scheduler", "scheduler", f"no Dask scheduler answered within {CONNECT_TIMEOUT_S} s "
+                          f"({type(exc).__name__})", value=address, has_value=True, expected=expected) from None
 
 
 def make_executor(scheduler: Any = None, workers: int | None = None):

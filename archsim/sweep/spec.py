@@ -128,8 +128,14 @@ def build_sweep(data: Mapping[str, Any], source: str | Path = "<memory>", root: 
     if isinstance(base, str):
         base_path = (root / base)
         if not base_path.is_file():
-            raise ConfigError(src, "base", "architecture file not found", value=base, has_value=True,
-                              expected=f"an existing arch YAML (looked for {base_path})")
+            from archsim.config.shipped import shipped_architectures
+
+            shipped = shipped_architectures()
+            if Path(base).stem not in shipped or "/" in base:
+                raise ConfigError(src, "base", "architecture file not found", value=base, has_value=True,
+                                  expected=f"an arch YAML (relative to the sweep file; looked for {base_path}) "
+                                           f"or a shipped architecture, one of {list(shipped)}")
+            base_path = shipped[Path(base).stem]
         base_dict, base_source = resolve_extends(base_path), str(base_path)
     elif isinstance(base, dict):
         base_dict, base_source = dict(base), f"{src}:base"

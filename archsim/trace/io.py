@@ -19,7 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from archsim.errors import WorkloadError
+from archsim.errors import TraceError, WorkloadError
+from archsim.trace.checks import check_trace
 from archsim.trace.schema import TRACE_FORMAT_VERSION, Trace, TraceOp
 
 MAGIC = "archsim-trace"
@@ -129,16 +130,25 @@ def _pyarrow(path: Path):
 
 
 def read_trace(path: str | Path) -> Trace:
-    """Read a trace written by ``write_trace`` (CSV or Parquet, by suffix); WorkloadError if malformed."""
+    """Read a trace written by ``write_trace`` (CSV or Parquet, by suffix) and check it (``check_trace``);
+    a malformed or inconsistent file is a TraceError naming the row, column, value and expectation."""
     path = Path(path)
     if not path.is_file():
-        raise WorkloadError(f"{path}: trace file not found")
+        raise TraceError(path, "trace file not found", expected="an existing .csv or .parquet trace")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return trace_from_csv(path.read_text(), str(path))
+        from archsim.config.yaml_file import read_text_file
+        from archsim.errors import ConfigError
+
+        try:
+            text = read_text_file(path, "trace file")
+        except ConfigError as exc:
+            raise TraceError(path, exc.problem, expected=exc.expected) from None
+        return trace_from_csv(text, str(path))
     if suffix in (".parquet", ".pq"):
         return _read_parquet(path)
-    raise WorkloadError(f"{path}: cannot read a trace with suffix {suffix!r}; expected .csv or .parquet")
+    raise TraceError(path, "cannot read a trace with this suffix", value=suffix, has_value=True,
+                     expected=".csv or .parquet")
 
 
 def is_trace_csv(text: str) -> bool:
@@ -166,18 +176,26 @@ def trace_from_csv(text: str, source: str = "<memory>") -> Trace:
             try:
                 header[key.strip()] = json.loads(value)
             except json.JSONDecodeError:
-                raise WorkloadError(f"{source}: line {i + 1}: header {key.strip()!r} is not valid JSON") from None
+                raise TraceError(source, f"header {key.strip()!r} is not valid JSON", row=i + 1, value=value.strip(),
+                                 has_value=True, expected="a JSON value") from None
     else:
         body_start = len(lines)
     if "version" not in header:
-        raise WorkloadError(f"{source}: not an archsim trace (expected a first line '# {MAGIC},version=N')")
-    reader = csv.DictReader(io.StringIO("".join(lines[body_start:])))
-    columns = reader.fieldnames or []
+        raise TraceError(source, "not an archsim trace", row=1, expected=f"a first line '# {MAGIC},version=N'")
+    reader = csv.reader(io.StringIO("".join(lines[body_start:])))
+    columns = next(reader, None) or []
     _check_columns(columns, source)
     records = []
-    for lineno, raw in enumerate(reader, start=body_start + 2):
+    for values in reader:
+        lineno = body_start + reader.line_num
+        if not values:
+            continue
+        if len(values) != len(columns):
+            raise TraceError(source, f"row has {len(values)} fields but the header has {len(columns)} "
+                             "(a truncated or garbled row)", row=lineno, value=",".join(values), has_value=True,
+                             expected=f"{len(columns)} comma-separated fields: {','.join(columns)}")
         records.append((lineno, {k: (None if v == "" and (k in INT_FIELDS or k.startswith(DIM_PREFIX)) else v)
-                                 for k, v in raw.items()}))
+                                 for k, v in zip(columns, values)}))
     return _build_trace(header, columns, records, source)
 
 
@@ -186,12 +204,18 @@ def _read_parquet(path: Path) -> Trace:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise WorkloadError(f"{path}: not a readable Parquet file: {exc}") from None
+        raise TraceError(path, f"not a readable Parquet file: {exc}") from None
     meta = table.schema.metadata or {}
     raw = meta.get(b"archsim_trace")
     if raw is None:
-        raise WorkloadError(f"{path}: Parquet file has no 'archsim_trace' metadata; not an archsim trace")
-    header = json.loads(raw)
+        raise TraceError(path, "Parquet file has no 'archsim_trace' metadata; not an archsim trace")
+    try:
+        header = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = None
+    if not isinstance(header, dict):
+        raise TraceError(path, "the 'archsim_trace' metadata is not a JSON object", expected="the header "
+                         "write_trace stores") from None
     columns = table.column_names
     _check_columns(columns, str(path))
     records = [(i + 1, row) for i, row in enumerate(table.to_pylist())]
@@ -201,8 +225,16 @@ def _read_parquet(path: Path) -> Trace:
 def _check_columns(columns: list[str], source: str) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise WorkloadError(f"{source}: trace table lacks column(s) {', '.join(missing)}; "
-                            f"expected at least {', '.join(REQUIRED_COLUMNS)}")
+        raise TraceError(source, f"trace table lacks column(s) {', '.join(missing)}", row=1,
+                         expected=f"at least the columns {', '.join(REQUIRED_COLUMNS)}")
+    known = set(COLUMNS)
+    unknown = [c for c in columns if c not in known and not (c.startswith(DIM_PREFIX) and len(c) > len(DIM_PREFIX))]
+    if unknown:
+        raise TraceError(source, "unknown column", row=1, column=unknown[0], value=unknown[0], has_value=True,
+                         expected=f"one of {', '.join(COLUMNS)} or dim_<name>")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise TraceError(source, "column appears twice", row=1, column=repeated[0], expected="each column once")
 
 
 def _parse_int(value: Any, source: str, row: int, column: str) -> int:
@@ -211,21 +243,27 @@ def _parse_int(value: Any, source: str, row: int, column: str) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise WorkloadError(f"{source}: row {row}: column {column!r}: got {value!r}, expected an integer") from None
+        raise TraceError(source, "not an integer", row=row, column=column, value=value, has_value=True,
+                         expected="an integer") from None
 
 
 def _build_trace(header: dict[str, Any], columns: list[str], records: list[tuple[int, dict[str, Any]]],
                  source: str) -> Trace:
-    version = int(header.get("version", 0))
+    version = header.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise TraceError(source, "trace format version is not an integer", value=version, has_value=True,
+                         expected=f"an integer 1..{TRACE_FORMAT_VERSION}")
     if version > TRACE_FORMAT_VERSION or version < 1:
-        raise WorkloadError(f"{source}: trace format version {version} is not supported; "
+        raise TraceError(source, f"trace format version {version} is not supported; "
                             f"this archsim reads versions 1..{TRACE_FORMAT_VERSION}")
     dim_cols = [c for c in columns if c.startswith(DIM_PREFIX)]
     ops = []
     for row_no, row in records:
         fields: dict[str, Any] = {}
-        if row.get("id") is None:
-            raise WorkloadError(f"{source}: row {row_no}: column 'id' is empty; expected an integer op id")
+        for name in REQUIRED_COLUMNS:
+            if row.get(name) is None or str(row.get(name)).strip() == "":
+                raise TraceError(source, "empty required field", row=row_no, column=name,
+                                 expected="an integer op id" if name == "id" else f"the op's {name}")
         for name in INT_FIELDS:
             value = row.get(name)
             fields[name] = _DEFAULTS.get(name, 0) if value is None else _parse_int(value, source, row_no, name)
@@ -239,5 +277,9 @@ def _build_trace(header: dict[str, Any], columns: list[str], records: list[tuple
                           for c in dim_cols if row.get(c) is not None}
         ops.append(TraceOp(**fields))
     metadata = header.get("metadata") or {}
-    return Trace(name=str(header.get("name", "")), ops=tuple(ops),
-                 metadata={str(k): str(v) for k, v in metadata.items()}, version=version)
+    if not isinstance(metadata, dict):
+        raise TraceError(source, "trace metadata is not a mapping", value=metadata, has_value=True,
+                         expected="a JSON object")
+    trace = Trace(name=str(header.get("name", "")), ops=tuple(ops),
+                  metadata={str(k): str(v) for k, v in metadata.items()}, version=version)
+    return check_trace(trace, source, [row_no for row_no, _ in records])

@@ -26,7 +26,7 @@ def add_subcommand(subparsers) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="run knob: batch, phase (prefill|decode), seq_len, context, image_size, dtype, tp, "
                              "layers, experts_per_token, fuse, strict, points (repeatable)")
-    parser.add_argument("-o", "--output", required=True, type=Path,
+    parser.add_argument("-o", "--out", dest="output", required=True, type=Path,
                         help="output file; .csv or .parquet (or any name with --format scalesim)")
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="output format (default: from the suffix); scalesim writes a SCALE-Sim conv "
@@ -36,9 +36,11 @@ def add_subcommand(subparsers) -> None:
 
 def run_lower(args: argparse.Namespace) -> int:
     """Lower ``args.workload`` and write it to ``args.output``; prints a one-line summary; returns 0."""
+    from archsim.report.out_paths import output_file
+
+    output_file(args.output, "-o/--out")
     trace = load_workload(args.workload, args.overrides)
     fmt = args.format or ("parquet" if args.output.suffix.lower() in (".parquet", ".pq") else "csv")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "scalesim":
         write_topology_trace(trace, args.output)
     else:

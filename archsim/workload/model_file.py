@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 
 from archsim.errors import ConfigError
 from archsim.workload import cnn, neural_graphics, transformer
@@ -27,17 +26,17 @@ MODEL_TYPES = tuple(CNN_BUILDERS) + DECODER_TYPES + ("bert", "vit")
 
 def read_model_file(path: Path) -> dict[str, Any]:
     """Return the top-level mapping of a YAML or JSON model file (ConfigError if unreadable)."""
-    if not path.is_file():
-        raise ConfigError(path, "", "model file not found", expected="an existing .yaml or .json file")
-    text = path.read_text()
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(path, "", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(path, "", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    from archsim.config.yaml_file import parse_yaml, read_text_file
+
+    text = read_text_file(path, "model file")
+    if path.suffix.lower() != ".json":
+        data = parse_yaml(text, path)
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(path, "", f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") \
+                from None
     if not isinstance(data, dict):
         raise ConfigError(path, "", "top level is not a mapping", value=type(data).__name__, has_value=True,
                           expected="a mapping of model-config keys (model_type, hidden_size, …)")

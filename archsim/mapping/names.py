@@ -1,0 +1,10 @@
+"""Names of the mappers, importable without loading them (for the command line's ``--mapper`` choices).
+
+``archsim.mapping.MAPPERS`` holds the functions under exactly these names (a test keeps the two equal)."""
+from __future__ import annotations
+
+MAPPER_NAMES = ("partition", "by_kind", "cosma", "cosma_dc", "belady", "lru")
+#: Mappers that plan a scratchpad (take ``capacity_bytes`` and ``include_weights``).
+PLANNING_MAPPERS = ("cosma", "cosma_dc", "belady", "lru")
+#: Mappers that solve an ILP within ``time_limit_s`` seconds (model building included).
+ILP_MAPPERS = ("cosma", "cosma_dc")
