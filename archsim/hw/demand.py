@@ -43,7 +43,9 @@ class Demand:
       tables and energy (streams are the timed subset);
     * ``actions``: ``{action: count}`` energy actions of the engine itself (``mac``, ``op``, PIM commands …),
       priced by the engine kind's own pricer;
-    * ``macs``, ``utilization``, ``mapping_efficiency``, ``folds``: what the op did, for the tables.
+    * ``macs``, ``utilization``, ``mapping_efficiency``, ``folds``: what the op did, for the tables;
+    * ``dtype``: the element type the engine ran the op in when it converts ops to its own (a quantising
+      array's ``compute_dtype``); empty = the op's own dtype.
     """
 
     phases: tuple[Phase, ...]
@@ -55,6 +57,7 @@ class Demand:
     holds: Mapping[str, float] = field(default_factory=dict)
     traffic_bytes: Mapping[str, float] = field(default_factory=dict)
     actions: Mapping[str, float] = field(default_factory=dict)
+    dtype: str = ""
 
     @property
     def cycles(self) -> int:
@@ -99,7 +102,7 @@ class EngineModel(Protocol):
     op's).
 
     Optional: ``weight_buffer`` — (SRAM, DRAM) when the engine has a weight SRAM a mapper may prefetch
-    weights into; ``kv_channels`` — how many channels a KV cache is placed over (a PIM device's);
+    weights into (and ``stored_weight_bytes(op)``, the bytes it holds them in, when it converts dtypes); ``kv_channels`` — how many channels a KV cache is placed over (a PIM device's);
     ``scratchpad_bytes`` — on-chip buffer capacity a memory planner may use."""
 
     name: str
