@@ -27,6 +27,19 @@ def test_every_shipped_architecture_prices_every_component(path):
             assert book.price(name, "read").pj_per_unit > 0
 
 
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_architecture_gets_energy_from_a_run(path):
+    from archsim.report.energy import run_energy
+    from archsim.sim.run import simulate
+
+    arch = load_arch(path)
+    result = simulate(arch, "gpt2", workload_overrides=["phase=decode", "layers=1"])
+    energy = run_energy(result, arch)
+    assert energy.error == "" and energy.report.total_pj > 0
+    engines = energy.report.per_component[energy.report.per_component.type == "engine"]
+    assert (engines.total_pj > 0).any()
+
+
 def test_a_timing_preset_is_priced_with_its_familys_idd_set():
     table = load_table()
     std, how = table.dram_idd_set("HBM2_NeuPIMs", "memories.hbm")
