@@ -56,6 +56,11 @@ def test_ddr5_costs_more_per_bit_than_hbm2_and_its_burst_moves_bl_times_width_bi
     p = table.dram_standards["DDR5"].params
     # DDR5-4800 x8: BL16 over 8 CK of 0.416 ns moves 128 bits: 2.4 GB/s per device
     assert ddr5.device_gbps == pytest.approx(8 * 16 / (8 * p["tCK_ns"]) / 8)
+    # its activation current is on VPP (not in the set): no negative ACT energy, and a run says so
+    assert ddr5.activate_underivable and ddr5.activate_pj_per_row_bit == 0.0
+    assert not hbm2.activate_underivable and hbm2.activate_pj_per_row_bit > 0
+    book = price_arch(load_arch(ROOT / "arch_configs" / "sn40l_like.yaml"), EnergySpec(), table)
+    assert any(p.startswith("dram[DDR5].activate") for p in book.placeholders)
 
 
 def test_energy_standard_names_an_idd_set_or_the_config_is_rejected(arch_dir):

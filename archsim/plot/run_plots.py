@@ -60,7 +60,7 @@ def utilization_over_time(ops: pd.DataFrame, peaks: dict[str, float], bins: int 
     ax.set_ylim(0, 105)
     ax.set_title(title or "MAC utilization over time")
     if curves:
-        ax.legend(loc="upper right", fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     else:
         ax.text(0.5, 0.5, "no engine with MAC units ran an op", ha="center", transform=ax.transAxes)
     return fig
@@ -77,7 +77,7 @@ def busy_over_time(ops: pd.DataFrame, bins: int = 120, title: str = ""):
     ax.set_ylim(0, 105)
     ax.set_title(title or "Units busy over time")
     if curves:
-        ax.legend(loc="upper right", fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     return fig
 
 

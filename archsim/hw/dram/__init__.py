@@ -127,6 +127,8 @@ def price_dram(pricer, name: str, p: DramParams) -> None:
             raise EnergyError(f"{who}: DRAM standard {standard} has placeholder currents")
         pricer.book.placeholders.add(f"dram[{standard}]")
     de = dram_energy(std)
+    if de.activate_underivable:
+        pricer.book.placeholders.add(f"dram[{std.name}].activate (0: its IDD set holds no activation current)")
     label = f"dram[{chosen}] ({std.file})"
     pricer.book.dynamic[(name, "read")] = Price(name, "read", de.read_pj_per_bit, "bit", (label,))
     pricer.book.dynamic[(name, "write")] = Price(name, "write", de.write_pj_per_bit, "bit", (label,))
