@@ -31,9 +31,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from archsim.report import format_summary, write_result
     from archsim.sim.run import simulate
 
+    from archsim.energy import EnergySpec
+    from archsim.report.energy import run_energy
     from archsim.report.out_paths import output_dir
 
-    arch_sets, workload_sets = split_overrides(args.set or [])
+    sets = args.set or []
+    energy_sets = [s for s in sets if s.split("=", 1)[0].strip().startswith("energy.")]
+    arch_sets, workload_sets = split_overrides([s for s in sets if s not in energy_sets])
+    energy_spec = EnergySpec.from_overrides(energy_sets)
     arch = load_arch(args.arch, arch_sets)
     out = output_dir(args.out if args.out else Path("runs") / f"{arch.name}__{Path(str(args.workload)).stem}")
     mapper_options = None
@@ -50,12 +55,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         mapper_options = {"time_limit_s": args.time_limit_s}
     result = simulate(arch, args.workload, workload_overrides=workload_sets, mapper=args.mapper,
                       mapper_options=mapper_options, progress=not args.no_progress)
-    print(format_summary(result))
-    paths = write_result(result, out, args.format)
+    energy = run_energy(result, arch, energy_spec)
+    print(format_summary(result, energy=energy))
+    paths = write_result(result, out, args.format, energy=energy)
     if args.plot:
         from archsim.plot import write_standard_plots
 
-        paths += write_standard_plots(result, out / "plots", arch=arch)
+        paths += write_standard_plots(result, out / "plots", arch=arch, energy_spec=energy_spec)
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 
@@ -146,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="output directory (default runs/<arch>__<workload>)")
     run.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
-                     help="override: architecture keys (engines.npu.rows=64) or workload keys (batch=8)")
+                     help="override: architecture keys (engines.npu.rows=64), workload keys (batch=8) or energy "
+                          "keys (energy.node_nm=28, energy.dram_standard.dram=DDR4)")
     run.add_argument("--mapper", default="partition", choices=MAPPER_NAMES,
                      help="mapper; default partition: each op on the unit group that finishes it first")
     run.add_argument("--time-limit-s", type=float, default=None,

@@ -85,6 +85,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--warm-up", type=int, default=1200, help="untimed iterations to reach steady state")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(FIG))
+    ap.add_argument("--replot", action="store_true", help="only redraw neupims_throughput.png from the CSVs a "
+                    "full run wrote in --out (no simulation)")
     return ap
 
 
@@ -155,6 +157,8 @@ def validation_checks(quick: bool):
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if args.replot:
+        return replot(Path(args.out))
     t0 = time.perf_counter()
     cache: dict = {}
     rows, batches = throughput_rows(args, cache)
@@ -270,12 +274,26 @@ def peer_comparison(cache: dict) -> None:
                 print(f"  batch {b:>3s} {label:20s} peer {d[1] / n[1]:6.2f}x  archsim {d[0] / n[0]:6.2f}x  ({num})")
 
 
+def replot(out: Path) -> int:
+    """Redraw ``neupims_throughput.png`` from ``neupims_throughput.csv`` / ``neupims_headline.csv`` in ``out``."""
+    with open(out / "neupims_throughput.csv", newline="") as f:
+        rows = [{k: (v if k in ("model", "dataset") else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+    for r in rows:
+        r["batch"] = int(r["batch"])
+    with open(out / "neupims_headline.csv", newline="") as f:
+        head = list(csv.DictReader(f))
+    ours = {p: {r["ratio"]: float(r[f"archsim_{p}"]) for r in head} for p in PROFILES}
+    _plot(rows, ours, out / "neupims_throughput.png")
+    print(f"wrote {out / 'neupims_throughput.png'} from the CSVs in {out}")
+    return 0
+
+
 def _plot(rows, ours, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [3, 1]})
+    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 5), gridspec_kw={"width_ratios": [3, 1]})
     base = col("NPU-only", PROFILES[0])
     cols = [c for c in (col(n, PROFILES[0]) for n in NEUPIMS_SYSTEMS)]
     x = range(len(rows))
@@ -283,19 +301,27 @@ def _plot(rows, ours, path: Path) -> None:
     for i, c in enumerate(cols):
         a.bar([k + (i - (len(cols) - 1) / 2) * width for k in x], [r[c] / r[base] for r in rows], width, label=c)
     a.set_xticks(list(x))
-    a.set_xticklabels([f"{r['model'][5:]} {r['dataset'][:2]} {r['batch']}" for r in rows], rotation=90, fontsize=6)
-    a.set_ylabel(f"throughput / {base}")
-    a.legend(fontsize=7)
+    a.set_xticklabels([f"{r['model'][5:]} {r['dataset'][:2]} {r['batch']}" for r in rows], rotation=90, fontsize=9)
+    a.set_xlabel("model, request mix (al = Alpaca, sh = ShareGPT), batch", fontsize=10)
+    a.set_ylabel(f"throughput / {base}", fontsize=10)
+    a.tick_params(axis="y", labelsize=9)
+    a.set_title("Generation throughput per configuration", fontsize=11)
+    a.legend(fontsize=9)
     keys = list(PAPER)
     bw = 0.8 / (1 + len(PROFILES))
     b.bar([k - 0.4 + bw / 2 for k in range(len(keys))], [PAPER[k] for k in keys], bw, label="paper")
     for i, p in enumerate(PROFILES, start=1):
         b.bar([k - 0.4 + bw / 2 + i * bw for k in range(len(keys))], [ours[p][k] for k in keys], bw,
               label=f"archsim {p}")
-    b.set_yscale("log")
+    top = max([*PAPER.values(), *(v for p in PROFILES for v in ours[p].values())])
+    b.set_ylim(0, 1.3 * top)       # head room for the legend above the bars
+    b.axhline(1.0, color="#444444", lw=0.8, ls=":")
+    b.set_ylabel("average speedup (x)", fontsize=10)
+    b.tick_params(axis="y", labelsize=9)
     b.set_xticks(range(len(keys)))
-    b.set_xticklabels(keys, rotation=45, ha="right", fontsize=7)
-    b.legend(fontsize=7)
+    b.set_xticklabels(keys, rotation=45, ha="right", fontsize=9)
+    b.set_title("Average ratios", fontsize=11)
+    b.legend(fontsize=9, loc="upper left", ncols=1)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -41,7 +41,7 @@ CONTEXTS = (128, 512, 896)
 PAPER = {"speedup vs GPU": (41, 137), "speedup vs CPU": (631, 1074),
          "energy eff. vs GPU": (123, 383), "energy eff. vs CPU": (320, 602)}
 SYSTEMS = {"PIM-GPT": ("pim_gpt", None), "T4": ("gpu_t4", None), "Xeon": ("cpu_xeon_gold_6154", "fp32")}
-ENERGY = {"PIM-GPT": EnergySpec(node_nm=28, vdd_v=0.9, dram_standard={"gddr6": "GDDR6"})}
+ENERGY = {"PIM-GPT": EnergySpec(node_nm=28, vdd_v=0.9)}
 FIG = ROOT / "experiments" / "figures"
 
 

@@ -52,7 +52,7 @@ def test_sum_of_per_op_energy_equals_per_component_dynamic_total(run):
 def test_mac_energy_is_counted_once_per_simulated_mac(run):
     arch, result = run
     per_op = estimate_energy(result, arch, SPEC).per_op
-    macs = per_op[(per_op.component == "npu") & (per_op.action == "mac")]
+    macs = per_op[(per_op.component == "npu") & (per_op.action.str.startswith("mac["))]
     assert macs["count"].sum() == result.total_macs
     # int8 multiply 0.2 pJ + int32 accumulate 0.1 pJ at the table's own node (45 nm, 0.9 V)
     assert macs.pj_per_unit.iloc[0] == pytest.approx(0.3)
@@ -109,7 +109,7 @@ def test_every_row_cites_a_known_source_and_states_node_and_width():
         assert row.node_nm > 0 and row.vdd_v > 0 and row.word_bits > 0
         assert row.provenance == "placeholder" or row.source in table.sources
     for std in table.dram_standards.values():
-        assert std.file.startswith("configs/")
+        assert std.source in table.sources and std.file
 
 
 def test_table_row_without_source_is_rejected(tmp_path):

@@ -53,8 +53,9 @@ def test_fused_mha_matches_neupims_npu_only_branch(name):
     ctx, _ = requests(run)
     arch = SIM.arch("NPU-only")
     sa, vu = arch.engines["sa0"], arch.engines["vu0"]
-    hbm = build_engines(arch)["sa0"].dram_words_per_cycle * sa.word_bytes
-    cycles, _ = fused_mha_cycles(ctx, 32 // 4, 128, sa.word_bytes, sa.rows, sa.cols, vu.lanes, hbm)
+    hbm = build_engines(arch)["sa0"].dram_bytes_per_cycle
+    fp16_bytes = 2     # NeuPIMs' models are fp16
+    cycles, _ = fused_mha_cycles(ctx, 32 // 4, 128, fp16_bytes, sa.rows, sa.cols, vu.lanes, hbm)
     assert cycles == pytest.approx(run["op_cycles"]["attn.FusedMHA"], rel=0.01)
 
 

@@ -89,6 +89,9 @@ class LinkParams(StrictModel):
     dst: str = Field(description="name of the memory or engine the data reaches")
     bandwidth_gbps: float = Field(gt=0, description="GB/s (1e9 bytes per second)")
     latency_ns: float = Field(default=0.0, ge=0)
+    energy_pj_per_bit: float | None = Field(default=None, gt=0, description="energy of an off-chip link "
+                                            "(PHY/SerDes) per bit moved, pJ; when set it prices the link instead "
+                                            "of an on-chip wire of energy.link_length_mm")
 
 
 class ArchFile(StrictModel):

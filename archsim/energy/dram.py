@@ -31,6 +31,7 @@ class DramEnergy:
     refresh_mw_per_device: float
     device_gbps: float
     row_bits_per_device: int
+    activate_underivable: bool = False
 
     def devices_for(self, bandwidth_gbps: float) -> int:
         """Devices (channels for HBM) needed to supply ``bandwidth_gbps`` GB/s."""
@@ -50,7 +51,10 @@ def dram_energy(std: DramStandard) -> DramEnergy:
         standard=std.name,
         read_pj_per_bit=vdd * (p["IDD4R"] - p["IDD3N"]) * burst_cycles * tck / burst_bits,
         write_pj_per_bit=vdd * (p["IDD4W"] - p["IDD3N"]) * burst_cycles * tck / burst_bits,
-        activate_pj_per_row_bit=act_pj / row_bits,
+        # an IDD set whose activation current is on another rail (DDR5's VPP, not in the set) can give
+        # IDD0*tRC below the standby currents: no VDD activation energy is then derivable, so 0 (flagged)
+        activate_pj_per_row_bit=max(0.0, act_pj) / row_bits,
+        activate_underivable=act_pj <= 0.0,
         background_mw_per_device=vdd * p["IDD3N"],
         refresh_mw_per_device=vdd * (p["IDD5AB"] - p["IDD3N"]) * p["tRFC"] / p["tREFI"],
         device_gbps=p["device_width"] * (p["BL"] / burst_cycles) / tck / 8.0,

@@ -154,7 +154,11 @@ def estimate_energy(result: Result, arch: Arch, spec: EnergySpec | None = None,
     """Energy of ``result`` (simulated on ``arch``) at ``spec``'s node; EnergyError on any missing entry."""
     spec = spec or EnergySpec()
     table = table or load_table(spec.table or DEFAULT_TABLE)
-    book = price_arch(arch, spec, table, _links_used(result, arch))
+    dtypes: dict[str, set[str]] = {}
+    for r in result.records:
+        if r.compute_dtype or r.dtype:
+            dtypes.setdefault(r.engine, set()).add(r.compute_dtype or r.dtype)
+    book = price_arch(arch, spec, table, _links_used(result, arch), {e: frozenset(d) for e, d in dtypes.items()})
     actions = op_actions(result, arch, book)
     records = []
     for op_id, name, kind, engine, comp, action, count in actions:

@@ -10,6 +10,7 @@ Links: per bit × their length in mm.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from archsim.config import Arch
 from archsim.energy.scaling import ScalingRangeError, area_factor, energy_factor, width_factor
@@ -61,9 +62,16 @@ class PriceBook:
 class Pricer:
     """Looks rows up in the energy table, scales them to the target node and fills a PriceBook."""
 
-    def __init__(self, arch: Arch, spec: EnergySpec, table: EnergyTable) -> None:
+    def __init__(self, arch: Arch, spec: EnergySpec, table: EnergyTable,
+                 dtypes_run: Mapping[str, frozenset[str]] | None = None) -> None:
         self.arch, self.spec, self.table = arch, spec, table
+        self.dtypes_run = dict(dtypes_run or {})   # engine -> element types its ops ran in (from a Result)
         self.book = PriceBook()
+
+    def widest_dtype_run(self, engine: str) -> str | None:
+        """The widest element type ``engine`` ran an op in (fp before int at equal width), None if unknown."""
+        known = [d for d in self.dtypes_run.get(engine, ()) if d in ACCUMULATOR]
+        return max(known, key=lambda d: (dtype_bits(d), d.startswith("fp"))) if known else None
 
     def use(self, row: TableRow, who: str) -> None:
         """Note that ``row`` priced ``who`` (placeholders are listed, or refused when strict)."""
@@ -102,29 +110,44 @@ class Pricer:
         exact = [r for r in rows if r.dtype == dtype]
         if exact:
             return self.energy(exact[0], who)
-        if dtype.startswith("int"):
-            base = [r for r in rows if r.dtype and r.dtype.startswith("int")]
-            if base:
-                return self.energy(base[0], who) * width_factor(component, base[0].word_bits, dtype_bits(dtype))
+        base = [r for r in rows if r.dtype and r.dtype.startswith("int")]
+        if base and dtype.startswith("int"):
+            return self.energy(base[0], who) * width_factor(component, base[0].word_bits, dtype_bits(dtype))
+        if base and dtype.startswith("fp"):
+            # no published fp leakage: leakage taken proportional to area (transistor count), the int32
+            # row scaled by the table's fp / int32 area ratio (Horowitz's areas)
+            ratio = (self.table.find(component, "area", dtype=dtype).value
+                     / self.table.find(component, "area", dtype=base[0].dtype).value)
+            self.book.placeholders.add(f"{component}.leak[{dtype}] (int32 leakage x area ratio)")
+            return self.energy(base[0], who) * ratio
         raise EnergyError(f"{who}: no leakage entry for {component} of dtype {dtype!r} (set "
                           f"energy.include_static: false to skip static power)")
 
     def link(self, name: str) -> None:
         who = f"links.{name}"
+        params = self.arch.links.get(name) if getattr(self.arch, "links", None) else None
+        if params is not None and params.energy_pj_per_bit is not None:
+            self.book.dynamic[(name, "transfer")] = Price(name, "transfer", float(params.energy_pj_per_bit), "bit",
+                                                          (f"{who}.energy_pj_per_bit",), method="config")
+            self.book.area_um2[name] = float("nan")
+            return
         if name not in self.spec.link_length_mm:
-            raise EnergyError(f"{who}: link energy needs its wire length; set energy.link_length_mm.{name}")
+            raise EnergyError(f"{who}: link energy needs its wire length; set energy.link_length_mm.{name} "
+                              f"(on-chip wire) or {who}.energy_pj_per_bit (off-chip link)")
         row = self.table.find("wire", "transfer")
         pj = self.energy(row, who) * float(self.spec.link_length_mm[name])
         self.book.dynamic[(name, "transfer")] = Price(name, "transfer", pj, "bit", (row.label,))
         self.book.area_um2[name] = float("nan")
 
 
-def price_arch(arch: Arch, spec: EnergySpec, table: EnergyTable, links_used: tuple[str, ...] = ()) -> PriceBook:
+def price_arch(arch: Arch, spec: EnergySpec, table: EnergyTable, links_used: tuple[str, ...] = (),
+               dtypes_run: Mapping[str, frozenset[str]] | None = None) -> PriceBook:
     """Price every engine and memory of ``arch`` (each by its kind's registered pricer) and the links in
-    ``links_used``, at ``spec``'s node."""
+    ``links_used``, at ``spec``'s node; ``dtypes_run`` (engine -> element types of its ops in a run) lets a
+    kind size its hardware for what it ran."""
     from archsim.hw import registry
 
-    pricer = Pricer(arch, spec, table)
+    pricer = Pricer(arch, spec, table, dtypes_run)
     for section, category, components in (("engines", "engine", arch.engines), ("memories", "memory", arch.memories)):
         for name, params in components.items():
             kind = registry.lookup(category, params.kind)

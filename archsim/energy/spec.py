@@ -48,7 +48,41 @@ class EnergySpec:
             if key in data and not (isinstance(data[key], (int, float)) and data[key] > 0):
                 raise ConfigError(source, f"{prefix}.{key}", "bad value", value=data[key], has_value=True,
                                   expected="a number > 0")
+        for key in ("include_static", "strict"):
+            if key in data and not isinstance(data[key], bool):
+                raise ConfigError(source, f"{prefix}.{key}", "bad value", value=data[key], has_value=True,
+                                  expected="true or false")
         return cls(**data)
+
+    @classmethod
+    def from_overrides(cls, items: list[str], source: str = "--set") -> "EnergySpec":
+        """Build from ``energy.KEY=VALUE`` / ``energy.MAPPING.NAME=VALUE`` command-line overrides, e.g.
+        ``energy.node_nm=28``, ``energy.dram_standard.lpddr4=LPDDR4``, ``energy.include_static=false``
+        (values are YAML scalars); checked like a sweep file's ``energy:`` section."""
+        import yaml
+
+        data: dict[str, Any] = {}
+        for item in items:
+            key, sep, raw = item.partition("=")
+            path = key.strip().split(".")
+            if not sep or path[0] != "energy" or len(path) < 2 or not all(path):
+                raise ConfigError(source, key.strip() or item, "bad energy override",
+                                  expected="energy.KEY=VALUE or energy.MAPPING.NAME=VALUE, e.g. energy.node_nm=28")
+            try:
+                value = yaml.safe_load(raw) if raw.strip() else None
+            except yaml.YAMLError:
+                value = raw
+            if len(path) == 2:
+                data[path[1]] = value
+            elif len(path) == 3 and path[1] in ("engine_dtype", "dram_standard", "link_length_mm"):
+                slot = data.setdefault(path[1], {})
+                if not isinstance(slot, dict):
+                    raise ConfigError(source, key.strip(), "bad energy override", expected="one value per key")
+                slot[path[2]] = value
+            else:
+                raise ConfigError(source, key.strip(), "unknown energy key",
+                                  expected="energy.<field> or energy.{engine_dtype,dram_standard,link_length_mm}.<name>")
+        return cls.from_dict(data, source)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (for hashing sweep points and writing next to results)."""

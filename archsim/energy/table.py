@@ -6,6 +6,7 @@ attributes asked for, plus what the table does have: a missing entry is never a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ class DramStandard:
     file: str
     provenance: str
     note: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,24 @@ class EnergyTable:
                               f"{'[' + dtype + ']' if dtype else ''}; expected exactly one")
         return rows[0]
 
-    def dram_standard(self, name: str, who: str) -> DramStandard:
-        """The DRAM standard ``name`` (EnergyError naming ``who`` asked for it if the table lacks it)."""
-        if name not in self.dram_standards:
-            raise EnergyError(f"{who}: DRAM standard {name!r} has no energy entry (the table has "
-                              f"{sorted(self.dram_standards)}; energy.dram_standard.<memory> picks one)")
-        return self.dram_standards[name]
+    def dram_idd_set(self, name: str, who: str) -> tuple[DramStandard, str]:
+        """The IDD set pricing DRAM ``name`` and how it was chosen: the set called ``name`` itself, else the set
+        of the family of archsim's timing preset ``name`` (``HBM2_NeuPIMs`` and ``HBM2_2400`` -> HBM2,
+        ``DDR4_3200`` -> DDR4, ``DDR5_4800`` -> DDR5). EnergyError naming ``who`` when neither exists."""
+        if name in self.dram_standards:
+            return self.dram_standards[name], name
+        from archsim.hw.dram.standards import get_standard
+
+        try:
+            family = get_standard(name).family
+        except KeyError:
+            family = None
+        if family in self.dram_standards:
+            return self.dram_standards[family], f"{family} (IDD set of timing preset {name}'s family)"
+        have = sorted(self.dram_standards)
+        raise EnergyError(f"{who}: DRAM standard {name!r} has no IDD set in the energy table (it has {have}); "
+                          f"price it with one of them: --set {who}.energy_standard=NAME (or "
+                          f"--set energy.dram_standard.{who.split('.')[-1]}=NAME)")
 
     def pim_relation(self, action: str) -> dict[str, Any]:
         """The PIM relation row for ``action`` (EnergyError if missing)."""
@@ -144,14 +158,18 @@ def _row(path: str, i: int, raw: Any, sources: dict[str, str]) -> TableRow:
                     capacity_kib=None if raw.get("capacity_kib") is None else float(raw["capacity_kib"]))
 
 
-def _dram(path: str, name: str, raw: Any) -> DramStandard:
+def _dram(path: str, name: str, raw: Any, sources: dict[str, str]) -> DramStandard:
     if not isinstance(raw, dict):
         raise ConfigError(path, f"dram_standards.{name}", "not a mapping", value=raw, has_value=True)
-    for key in (*DRAM_REQUIRED, "file", "provenance"):
+    for key in (*DRAM_REQUIRED, "file", "source", "provenance"):
         if key not in raw:
             raise ConfigError(path, f"dram_standards.{name}.{key}", "missing key")
-    params = {k: float(v) for k, v in raw.items() if k not in ("file", "provenance", "note")}
-    return DramStandard(name, params, str(raw["file"]), str(raw["provenance"]), str(raw.get("note", "")))
+    if raw["source"] not in sources:
+        raise ConfigError(path, f"dram_standards.{name}.source", "cites an unknown source", value=raw["source"],
+                          has_value=True, expected=f"one of the sources {sorted(sources)}")
+    params = {k: float(v) for k, v in raw.items() if k not in ("file", "source", "provenance", "note")}
+    return DramStandard(name, params, str(raw["file"]), str(raw["provenance"]), str(raw.get("note", "")),
+                        str(raw["source"]))
 
 
 def load_table(path: str | Path = DEFAULT_TABLE) -> EnergyTable:
@@ -165,6 +183,23 @@ def load_table(path: str | Path = DEFAULT_TABLE) -> EnergyTable:
         raise ConfigError(path, "rows", "missing key", expected="a list of table rows")
     sources = {str(k): str(v) for k, v in (data.get("sources") or {}).items()}
     rows = tuple(_row(str(path), i, raw, sources) for i, raw in enumerate(data["rows"]))
-    drams = {str(n): _dram(str(path), str(n), raw) for n, raw in (data.get("dram_standards") or {}).items()}
+    drams = {str(n): _dram(str(path), str(n), raw, sources) for n, raw in (data.get("dram_standards") or {}).items()}
     pim = tuple(data.get("pim") or ())
     return EnergyTable(rows, sources, drams, pim, str(path))
+
+
+@lru_cache(maxsize=1)
+def default_table() -> EnergyTable:
+    """The shipped table (read once per process)."""
+    return load_table(DEFAULT_TABLE)
+
+
+def check_idd_set_name(name: str) -> str:
+    """``name`` if the shipped table can price a DRAM by it (its own IDD set or its preset's family's), else a
+    ValueError listing what it can (for config validation)."""
+    try:
+        default_table().dram_idd_set(name, "energy_standard")
+    except EnergyError:
+        raise ValueError(f"no IDD set {name!r} in the energy table; expected one of "
+                         f"{sorted(default_table().dram_standards)} or a DRAM preset of their families") from None
+    return name

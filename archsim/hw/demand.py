@@ -47,6 +47,8 @@ class Demand:
     * ``fill_cycles``: the part of ``cycles`` that is a fixed latency (a network round trip) rather than work
       proportional to the data; as a stage of a spatial pipeline it is paid once, by the first item, not
       per item (``archsim.sim.engine.pipeline_demand``).
+    * ``dtype``: the element type the engine ran the op in when it converts ops to its own (a quantising
+      array's ``compute_dtype``); empty = the op's own dtype.
     """
 
     phases: tuple[Phase, ...]
@@ -59,6 +61,7 @@ class Demand:
     holds: Mapping[str, float] = field(default_factory=dict)
     traffic_bytes: Mapping[str, float] = field(default_factory=dict)
     actions: Mapping[str, float] = field(default_factory=dict)
+    dtype: str = ""
 
     @property
     def cycles(self) -> int:
@@ -103,7 +106,7 @@ class EngineModel(Protocol):
     op's).
 
     Optional: ``weight_buffer`` — (SRAM, DRAM) when the engine has a weight SRAM a mapper may prefetch
-    weights into; ``kv_channels`` — how many channels a KV cache is placed over (a PIM device's);
+    weights into (and ``stored_weight_bytes(op)``, the bytes it holds them in, when it converts dtypes); ``kv_channels`` — how many channels a KV cache is placed over (a PIM device's);
     ``scratchpad_bytes`` — on-chip buffer capacity a memory planner may use."""
 
     name: str

@@ -98,6 +98,12 @@ class PimParams(StrictModel):
         except KeyError:
             raise ValueError(f"unknown DRAM standard {name!r}; expected one of {preset_names()}") from None
         return name
+    @field_validator("energy_standard")
+    @classmethod
+    def _known_idd_set(cls, value: str | None) -> str | None:
+        from archsim.energy.table import check_idd_set_name
+
+        return None if value is None else check_idd_set_name(value)
 
 
 @dataclass(frozen=True)
@@ -457,19 +463,23 @@ def price_pim(pricer, name: str, p: PimParams) -> None:
     ACT+PRE of a row's bits, an all-bank MAC command = the table's ``all_bank_compute`` multiple of one read
     command (NeuPIMs' relation), result and GWRITE bursts = a read / write burst; static = one device's
     background and refresh per channel. The IDD set: ``energy_standard``, else the one energy accounting gives
-    the memory (``energy.dram_standard.<memory>``), else ``standard``."""
+    the memory (``energy.dram_standard.<memory>``), else that memory's ``energy_standard``, else ``standard`` (a
+    timing preset without an IDD set of its name is priced with its family's: HBM2_NeuPIMs -> HBM2)."""
     from archsim.energy.dram import dram_energy
     from archsim.energy.prices import Price
     from archsim.hw.dram.standards import get_standard
 
     who = f"engines.{name}"
-    std_name = p.energy_standard or (pricer.spec.dram_standard.get(p.memory) if p.memory else None) or p.standard
-    de = dram_energy(pricer.table.dram_standard(std_name, who))
+    host = pricer.arch.memories.get(p.memory) if p.memory else None
+    std_name = (p.energy_standard or (pricer.spec.dram_standard.get(p.memory) if p.memory else None)
+                or getattr(host, "energy_standard", None) or p.standard)
+    idd, chosen = pricer.table.dram_idd_set(std_name, who)
+    de = dram_energy(idd)
     std = get_standard(p.standard)
     row_bits = (p.row_bytes or std.org.row_bytes) * 8
     burst_bits = std.org.access_bytes * 8
     mult = pricer.table.pim_relation("all_bank_compute")["read_command_multiple"]
-    label = f"dram[{std_name}]"
+    label = f"dram[{chosen}]"
     prices = {"bank_activations": de.activate_pj_per_row_bit * row_bits,
               "mac_cmds": mult * de.read_pj_per_bit * burst_bits,
               "readout_bursts": de.read_pj_per_bit * burst_bits, "gwrite_bursts": de.write_pj_per_bit * burst_bits,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from archsim.config.schema import StrictModel, memory_ref
 from archsim.errors import MappingError
@@ -30,7 +30,10 @@ class SystolicParams(StrictModel):
     cols: int = Field(gt=0, description="PE columns (C)")
     dataflow: str = Field(default="ws", description="a registered dataflow: os, ws, is (SCALE-Sim's fold "
                           "mapping) or neupims_ws / onnxim_ws (NeuPIMs' simulator cores)")
-    word_bytes: int = Field(default=1, gt=0, description="bytes per operand word")
+    compute_dtype: str | None = Field(
+        default=None, description="element type the PEs and operand buffers hold (int8, int16, fp16 ...): ops of "
+        "another dtype are converted to it (quantised or widened), and the run's summary lists each conversion; "
+        "default none: every op moves and computes in its own dtype")
     clock_ghz: float | None = Field(default=None, gt=0, description="overrides the architecture clock")
     ifmap_sram: str = memory_ref("name of the memory holding input activations", ("sram",))
     filter_sram: str = memory_ref("name of the memory holding weights", ("sram",))
@@ -41,6 +44,23 @@ class SystolicParams(StrictModel):
     double_buffered_pes: bool = Field(
         default=False, description="PEs hold a second stationary tile (weights/inputs, or outputs for os), so "
                                    "the next fold's tile shifts while the current fold streams (TPU v1 does)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _word_bytes_was_replaced(cls, data):
+        if isinstance(data, dict) and "word_bytes" in data:
+            raise ValueError("word_bytes is no longer a systolic key: an array moves each op's own dtype; set "
+                             "compute_dtype (e.g. int8) if the array converts ops to one element type")
+        return data
+
+    @field_validator("compute_dtype")
+    @classmethod
+    def _known_dtype(cls, value: str | None) -> str | None:
+        from archsim.workload.graph import DTYPE_BYTES
+
+        if value is not None and value not in DTYPE_BYTES:
+            raise ValueError(f"unknown dtype {value!r}; expected one of {sorted(DTYPE_BYTES)}")
+        return value
 
     @field_validator("dataflow")
     @classmethod
@@ -113,7 +133,7 @@ def gemm_shape(op: TraceOp) -> GemmShape:
 
 def op_key(op: TraceOp) -> tuple:
     """What a demand depends on: an op's kind, dims, lengths and amounts (not its name or id)."""
-    return (op.kind, tuple(sorted(op.dims.items())), op.seq_lens, op.ragged_dim, op.macs, op.flops,
+    return (op.kind, op.dtype, tuple(sorted(op.dims.items())), op.seq_lens, op.ragged_dim, op.macs, op.flops,
             op.input_bytes, op.weight_bytes, op.output_bytes, op.kv_cache_bytes)
 
 
@@ -127,10 +147,10 @@ class SystolicArray:
         self.params = params
         self.clock_ghz = arch.engine_clock_ghz(name)
         self.dataflow = get_dataflow(params.dataflow)
-        wb = params.word_bytes
-        self.buffer_words = tuple(Sram(arch.memories[m]).working_words * arch.memories[m].word_bytes // wb
+        # working bytes of the three operand buffers, and the DRAM port's bytes per engine cycle
+        self.buffer_bytes = tuple(Sram(arch.memories[m]).working_words * arch.memories[m].word_bytes
                                   for m in (params.ifmap_sram, params.filter_sram, params.ofmap_sram))
-        self.dram_words_per_cycle = memory_port_gbps(arch, params.dram) / self.clock_ghz / wb
+        self.dram_bytes_per_cycle = memory_port_gbps(arch, params.dram) / self.clock_ghz
         self._demands: dict[tuple, Demand] = {}
         self._recent: dict[tuple, tuple] = {}     # (id(op), placement) -> (op, demand): ops that recur as objects
 
@@ -139,12 +159,32 @@ class SystolicArray:
         """R*C MACs per cycle."""
         return self.params.rows * self.params.cols
 
+    def compute_dtype(self, op: TraceOp) -> str:
+        """The element type the array runs ``op`` in: ``compute_dtype`` if set, else the op's own."""
+        return self.params.compute_dtype or op.dtype
+
+    def word_bytes(self, op: TraceOp) -> int:
+        """Bytes of one operand word of ``op`` on this array (of ``compute_dtype(op)``)."""
+        from archsim.workload.graph import DTYPE_BYTES
+
+        return DTYPE_BYTES[self.compute_dtype(op)]
+
+    def stored_weight_bytes(self, op: TraceOp) -> int:
+        """Bytes of ``op``'s weights as the array holds them: in ``compute_dtype`` when it converts ops."""
+        from archsim.workload.graph import DTYPE_BYTES
+
+        own = DTYPE_BYTES.get(op.dtype, 0)
+        return int(op.weight_bytes) if not own else int(op.weight_bytes) * self.word_bytes(op) // own
+
+    def buffer_words(self, word_bytes: int) -> tuple[int, int, int]:
+        """Working capacity of the ifmap, filter and ofmap buffers in words of ``word_bytes``."""
+        return tuple(b // word_bytes for b in self.buffer_bytes)
+
     @property
     def scratchpad_bytes(self) -> int:
         """Working bytes of the distinct on-chip buffers behind the array (what a memory planner may use)."""
         p = self.params
-        words = dict(zip((p.ifmap_sram, p.filter_sram, p.ofmap_sram), self.buffer_words))
-        return int(sum(words.values()) * p.word_bytes)
+        return int(sum(dict(zip((p.ifmap_sram, p.filter_sram, p.ofmap_sram), self.buffer_bytes)).values()))
 
     @property
     def weight_buffer(self) -> tuple[str, str]:
@@ -170,61 +210,82 @@ class SystolicArray:
         if demand is None:
             if len(self._demands) > 8192:       # ragged ops differ every iteration: keep the cache bounded
                 self._demands.clear()
-            demand = self._demands[key] = self.dataflow.demand(self, op, scales)
+            demand = self._demands[key] = self._typed(op, self.dataflow.demand(self, op, scales))
         if len(self._recent) > 8192:
             self._recent.clear()
         self._recent[fast] = (op, demand)
         return demand
 
+    def _typed(self, op: TraceOp, demand: Demand) -> Demand:
+        """``demand`` with its MAC actions priced at the dtype the array runs ``op`` in (``mac[fp16]``) and,
+        when the array converts the op to its ``compute_dtype``, that dtype recorded."""
+        from dataclasses import replace
+
+        dtype = self.compute_dtype(op)
+        return replace(demand, actions={f"{a}[{dtype}]": c for a, c in demand.actions.items()},
+                       dtype=dtype if dtype != op.dtype else "")
+
     def split(self, op: TraceOp, n: int):
         """``n`` shares of ``op`` for identical arrays (``archsim.hw.dataflows.Split``)."""
         return self.dataflow.split(self, op, n)
 
-    def traffic(self, ifmap_sram: float, filter_sram: float, ofmap_write: float, ofmap_read: float,
+    def traffic(self, word_bytes: int, ifmap_sram: float, filter_sram: float, ofmap_write: float, ofmap_read: float,
                 dram_ifmap: float, dram_filter: float, dram_ofmap_write: float, dram_ofmap_read: float) -> dict:
-        """Words of each access kind -> the ``traffic_bytes`` dict (bytes; one key per memory, operand and
-        direction, zeros kept so that every op of an array has the same columns)."""
-        p, wb = self.params, self.params.word_bytes
+        """Words of ``word_bytes`` of each access kind -> the ``traffic_bytes`` dict (bytes; one key per memory,
+        operand and direction, zeros kept so that every op of an array has the same columns). What the array
+        reads from DRAM lands in an operand SRAM first: those fills are SRAM writes (``<sram>.<operand>_fill.
+        write``), and an output written back to DRAM is read out of the OFMAP SRAM (``ofmap_drain.read``)."""
+        p = self.params
         out = {f"{p.ifmap_sram}.ifmap.read": ifmap_sram, f"{p.filter_sram}.filter.read": filter_sram,
                f"{p.ofmap_sram}.ofmap.write": ofmap_write, f"{p.ofmap_sram}.ofmap.read": ofmap_read,
+               f"{p.ifmap_sram}.ifmap_fill.write": dram_ifmap, f"{p.filter_sram}.filter_fill.write": dram_filter,
+               f"{p.ofmap_sram}.ofmap_fill.write": dram_ofmap_read,
+               f"{p.ofmap_sram}.ofmap_drain.read": dram_ofmap_write,
                f"{p.dram}.ifmap.read": dram_ifmap, f"{p.dram}.filter.read": dram_filter,
                f"{p.dram}.ofmap.write": dram_ofmap_write, f"{p.dram}.ofmap.read": dram_ofmap_read}
         acc: dict[str, float] = {}
         for k, words in out.items():
-            acc[k] = acc.get(k, 0.0) + float(words) * wb
+            acc[k] = acc.get(k, 0.0) + float(words) * word_bytes
         return acc
 
 
 def price_systolic(pricer, name: str, params: SystolicParams) -> None:
-    """Energy prices of an array: one ``mac`` = multiply(d) + add(accumulator of d); each MAC also moves
-    operands through PE pipeline registers (``pe_register``, bits per MAC from the dataflow). Static power
-    = PEs × (multiplier + adder + register leakage); area = PEs × (multiplier + adder + registers holding two
-    operands and one partial sum)."""
+    """Energy prices of an array: one ``mac[d]`` (a MAC run in dtype d) = multiply(d) + add(accumulator of d);
+    each MAC also moves operands through PE pipeline registers (``pe_register[d]``, bits per MAC from the
+    dataflow). ``energy.engine_dtype.<name>`` prices every MAC at that one dtype. The hardware (area, static
+    power = PEs x (multiplier + adder + register leakage)) is built for ``energy.engine_dtype.<name>``, else
+    ``compute_dtype``, else the widest dtype the run gave the array, else int8 (an area-only estimate)."""
     from archsim.energy.prices import ACCUMULATOR, Price, dtype_bits
     from archsim.energy.table import EnergyError
 
     who = f"engines.{name}"
-    dtype = pricer.spec.engine_dtype.get(name, f"int{8 * params.word_bytes}")
-    if dtype not in ACCUMULATOR:
-        raise EnergyError(f"{who}: no MAC energy for dtype {dtype!r} (the table covers {sorted(ACCUMULATOR)})")
-    acc = ACCUMULATOR[dtype]
-    e_mul, l_mul = pricer.unit_energy("mult", "op", dtype, who)
-    e_add, l_add = pricer.unit_energy("add", "op", acc, who)
-    pricer.book.dynamic[(name, "mac")] = Price(name, "mac", e_mul + e_add, "MAC", (l_mul, l_add))
+    forced = pricer.spec.engine_dtype.get(name)
+    hw_dtype = forced or params.compute_dtype or pricer.widest_dtype_run(name) or "int8"
+    for dtype in (hw_dtype, forced) if forced else (hw_dtype,):
+        if dtype not in ACCUMULATOR:
+            raise EnergyError(f"{who}: no MAC energy for dtype {dtype!r} (the table covers {sorted(ACCUMULATOR)})")
     reg = pricer.table.find("register", "read")
-    bits = dtype_bits(dtype)
-    moved = get_dataflow(params.dataflow).pe_register_bits(bits, dtype_bits(acc))
-    pricer.book.dynamic[(name, "pe_register")] = Price(name, "pe_register", pricer.energy(reg, who) * moved,
-                                                       "MAC", (reg.label,))
+    flow = get_dataflow(params.dataflow)
+    for op_dtype in ACCUMULATOR:
+        dtype = forced or op_dtype
+        acc = ACCUMULATOR[dtype]
+        e_mul, l_mul = pricer.unit_energy("mult", "op", dtype, who)
+        e_add, l_add = pricer.unit_energy("add", "op", acc, who)
+        pricer.book.dynamic[(name, f"mac[{op_dtype}]")] = Price(name, f"mac[{op_dtype}]", e_mul + e_add, "MAC",
+                                                               (l_mul, l_add))
+        moved = flow.pe_register_bits(dtype_bits(dtype), dtype_bits(acc))
+        pricer.book.dynamic[(name, f"pe_register[{op_dtype}]")] = Price(
+            name, f"pe_register[{op_dtype}]", pricer.energy(reg, who) * moved, "MAC", (reg.label,))
+    acc = ACCUMULATOR[hw_dtype]
     pes = params.rows * params.cols
-    held = 2 * bits + dtype_bits(acc)
+    held = 2 * dtype_bits(hw_dtype) + dtype_bits(acc)
     reg_area = pricer.area(pricer.table.find("register", "area"), who) * held
-    pricer.book.area_um2[name] = pes * (pricer.unit_area("mult", dtype, who) + pricer.unit_area("add", acc, who)
+    pricer.book.area_um2[name] = pes * (pricer.unit_area("mult", hw_dtype, who) + pricer.unit_area("add", acc, who)
                                         + reg_area)
     if pricer.spec.include_static:
         reg_leak = pricer.energy(pricer.table.find("register", "leak"), who) * held
-        pricer.book.static_mw[name] = pes * (pricer.unit_leak("mult", dtype, who) + pricer.unit_leak("add", acc, who)
-                                             + reg_leak)
+        pricer.book.static_mw[name] = pes * (pricer.unit_leak("mult", hw_dtype, who)
+                                             + pricer.unit_leak("add", acc, who) + reg_leak)
 
 
 SYSTOLIC = register(ComponentKind("systolic", "engine", SystolicParams, SystolicArray,

@@ -211,7 +211,9 @@ class _WeightPrefetch:
             from archsim.hw.sram import Sram
 
             sram, dram = buffer
-            n = int(op.weight_bytes)
+            model = self.b.engines[members[0]]
+            # the weights as the engine stores them (a quantising array keeps them in its own dtype)
+            n = int(model.stored_weight_bytes(op) if hasattr(model, "stored_weight_bytes") else op.weight_bytes)
             if n > Sram(self.b.arch.memories[sram]).capacity_bytes:
                 return None
             pool = self.b.weight_pool(sram)

@@ -51,9 +51,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
                     peaks[r.component] = r.macs / (r.mac_utilization * summary["total_cycles"])
         title = f"{summary.get('workload', '')} on {summary.get('arch', '')}".strip()
         paths = []
-        paths += save(run_plots.utilization_over_time(ops, peaks, title=f"Utilization over time - {title}"), out,
-                      "utilization_time", formats)
-        paths += save(run_plots.utilization_per_op(ops, title=f"Utilization per op - {title}"), out,
+        paths += save(run_plots.utilization_over_time(ops, peaks, title=f"MAC utilization over time - {title}"),
+                      out, "utilization_time", formats)
+        paths += save(run_plots.busy_over_time(ops, title=f"Units busy over time - {title}"), out, "busy_time",
+                      formats)
+        paths += save(run_plots.utilization_per_op(ops, title=f"MAC utilization per op - {title}"), out,
                       "utilization_ops", formats)
         paths += save(run_plots.latency_breakdown(ops, title=f"Latency breakdown - {title}"), out,
                       "latency_breakdown", formats)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from archsim.plot.style import color_map, new_figure
+from archsim.plot.style import color_map, group_numbered, new_figure, readable_log_axis
 
 
 def unit_groups(ops: pd.DataFrame) -> dict[str, list[str]]:
@@ -26,46 +26,89 @@ def unit_rows(ops: pd.DataFrame) -> dict[str, str]:
     return {label: m[0] for label, m in unit_groups(ops).items()}
 
 
+def _over_time(ops: pd.DataFrame, units: dict[str, str], rate, bins: int):
+    """(bin edges, label -> % per bin) for ``units`` (label -> engine); ``rate(row)`` is the op's share of its
+    engine while it runs (MAC utilization, or 1.0 for busy)."""
+    span = max(int(ops.end_cycle.max()) if len(ops) else 1, 1)
+    edges = np.linspace(0, span, bins + 1)
+    width = edges[1] - edges[0]
+    curves = {}
+    for name, engine in units.items():
+        util = np.zeros(bins)
+        for r in ops[ops.engine == engine].itertuples():
+            lo = np.clip(edges[:-1], r.start_cycle, r.end_cycle)
+            hi = np.clip(edges[1:], r.start_cycle, r.end_cycle)
+            util += (hi - lo) * rate(r)
+        curves[name] = 100 * util / width
+    return edges, curves
+
+
 def utilization_over_time(ops: pd.DataFrame, peaks: dict[str, float], bins: int = 120, title: str = ""):
-    """Per-engine utilization (%) over time: MAC utilization for engines with a MAC peak, busy % otherwise
-    (identical units in lock step drawn once, ``unit_rows``).
+    """MAC utilization (%) over time of each engine with MAC units (identical units in lock step drawn once,
+    ``unit_rows``); units without MACs are in ``busy_over_time``. One metric per figure.
 
     ``ops`` needs engine, start_cycle, end_cycle, macs; ``peaks`` maps engine -> MACs per cycle.
     """
     fig, ax = new_figure()
-    span = max(int(ops.end_cycle.max()) if len(ops) else 1, 1)
-    edges = np.linspace(0, span, bins + 1)
-    width = edges[1] - edges[0]
-    for name, engine in unit_rows(ops).items():
-        group = ops[ops.engine == engine]
-        util = np.zeros(bins)
-        for r in group.itertuples():
-            dur = max(r.end_cycle - r.start_cycle, 1)
-            lo = np.clip(edges[:-1], r.start_cycle, r.end_cycle)
-            hi = np.clip(edges[1:], r.start_cycle, r.end_cycle)
-            overlap = hi - lo
-            peak = peaks.get(engine, 0)
-            util += overlap * (r.macs / (dur * peak) if peak else 1.0)
-        label = name if peaks.get(engine) else f"{name} (busy)"
-        ax.step(edges[:-1], 100 * util / width, where="post", label=label)
+    units = {name: e for name, e in unit_rows(ops).items() if peaks.get(e) and ops[ops.engine == e].macs.sum() > 0}
+    edges, curves = _over_time(ops, units, lambda r: r.macs / (max(r.end_cycle - r.start_cycle, 1)
+                                                               * peaks[r.engine]), bins)
+    for name, util in curves.items():
+        ax.step(edges[:-1], util, where="post", label=name)
     ax.set_xlabel("time (cycles)")
-    ax.set_ylabel("utilization (%)")
+    ax.set_ylabel("MAC utilization (%)")
     ax.set_ylim(0, 105)
-    ax.set_title(title or "Engine utilization over time")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.set_title(title or "MAC utilization over time")
+    if curves:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no engine with MAC units ran an op", ha="center", transform=ax.transAxes)
     return fig
 
 
+def busy_over_time(ops: pd.DataFrame, bins: int = 120, title: str = ""):
+    """Busy fraction (%) over time of every unit that ran an op (identical lock-stepped units once)."""
+    fig, ax = new_figure()
+    edges, curves = _over_time(ops, unit_rows(ops), lambda r: 1.0, bins)
+    for name, util in curves.items():
+        ax.step(edges[:-1], util, where="post", label=name)
+    ax.set_xlabel("time (cycles)")
+    ax.set_ylabel("busy (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(title or "Units busy over time")
+    if curves:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    return fig
+
+
+def op_labels(ops: pd.DataFrame, max_labels: int = 80) -> tuple[np.ndarray, list[str]]:
+    """Tick positions and layer names for ops drawn in order: every op when there are at most ``max_labels``,
+    else every k-th."""
+    step = max(1, int(np.ceil(len(ops) / max_labels)))
+    pos = np.arange(0, len(ops), step)
+    return pos, [str(n) for n in ops.name.to_numpy()[pos]]
+
+
 def utilization_per_op(ops: pd.DataFrame, title: str = ""):
-    """Utilization (%) of each op on its engine, one bar per op in execution order, coloured by engine."""
-    fig, ax = new_figure(max(7.0, min(0.08 * len(ops), 18.0)), 4.0)
-    colors = color_map(ops.engine)
-    x = np.arange(len(ops))
-    ax.bar(x, 100 * ops.utilization.to_numpy(), color=[colors[e] for e in ops.engine], width=0.85)
-    ax.legend(handles=[Patch(color=c, label=e) for e, c in colors.items()], fontsize="small")
+    """MAC utilization (%) of each matrix op (ops that did MACs) on its engine, one bar per op in execution
+    order labelled with its layer name, coloured by engine (lock-stepped units' shares of one op drawn once)."""
+    mac_ops = ops[ops.macs > 0]
+    rows = unit_rows(mac_ops) if len(mac_ops) else {}
+    shown = mac_ops[mac_ops.engine.isin(list(rows.values()))].reset_index(drop=True)
+    label_of = {e: lbl for lbl, e in rows.items()}
+    fig, ax = new_figure(max(7.0, min(0.16 * len(shown) + 1.5, 22.0)), 4.6)
+    colors = color_map(label_of[e] for e in shown.engine)
+    x = np.arange(len(shown))
+    ax.bar(x, 100 * shown.utilization.to_numpy(), color=[colors[label_of[e]] for e in shown.engine], width=0.85)
+    if len(colors) > 1:
+        ax.legend(handles=[Patch(color=c, label=e) for e, c in colors.items()], fontsize="small")
+    pos, names = op_labels(shown)
+    ax.set_xticks(pos, names, rotation=90, fontsize=8 if len(shown) <= 60 else 7)
+    ax.set_xlim(-0.6, max(len(shown), 1) - 0.4)
     ax.set_xlabel("op (execution order)")
-    ax.set_ylabel("utilization (%)")
-    ax.set_title(title or "Utilization per op")
+    ax.set_ylabel("MAC utilization (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(title or "MAC utilization per op")
     return fig
 
 
@@ -134,6 +177,9 @@ def roofline(ops: pd.DataFrame, peak_gmacs: dict[str, float], bandwidth_gbps: di
         ax.scatter(oi, achieved, s=14, color=colors[label], alpha=0.7, label=f"{label} ops")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    readable_log_axis(ax.xaxis, x0, x1)
+    readable_log_axis(ax.yaxis, y0, y1)
     ax.set_xlabel("operational intensity (MACs / DRAM byte)")
     ax.set_ylabel("performance (GMAC/s)")
     ax.set_title(title or "Roofline")
@@ -142,28 +188,41 @@ def roofline(ops: pd.DataFrame, peak_gmacs: dict[str, float], bandwidth_gbps: di
 
 
 def energy_breakdown(per_component: pd.DataFrame, by_kind: pd.DataFrame, title: str = ""):
-    """Two panels of stacked bars: per component (dynamic + static), and per op kind (by component), in uJ."""
-    fig, (a, b) = new_figure(11.0, 4.2, 1, 2)
-    comps = per_component
-    x = np.arange(len(comps))
-    a.bar(x, comps.dynamic_pj / 1e6, label="dynamic")
-    a.bar(x, comps.static_pj / 1e6, bottom=comps.dynamic_pj / 1e6, label="static")
-    a.set_xticks(x, comps.component, rotation=30, ha="right")
+    """Two panels of stacked bars in uJ: per component (dynamic + static), and dynamic energy per op kind by
+    component. Identical numbered units (``sa0``…``sa7``) are summed into one bar / legend entry; components
+    with no energy are left out; the axes leave head room above the tallest stack."""
+    fig, (a, b) = new_figure(11.0, 4.4, 1, 2)
+    comps = per_component.set_index("component")
+    groups = group_numbered(comps.index)
+    dyn = np.array([comps.loc[m, "dynamic_pj"].sum() for m in groups.values()]) / 1e6
+    sta = np.array([comps.loc[m, "static_pj"].sum() for m in groups.values()]) / 1e6
+    keep = (dyn + sta) > 0
+    labels = [lbl for lbl, k in zip(groups, keep) if k]
+    dyn, sta = dyn[keep], sta[keep]
+    x = np.arange(len(labels))
+    a.bar(x, dyn, label="dynamic")
+    a.bar(x, sta, bottom=dyn, label="static")
+    a.set_xticks(x, labels, rotation=30, ha="right")
+    a.set_ylim(0, 1.12 * max(float((dyn + sta).max(initial=0.0)), 1e-12))
     a.set_xlabel("component")
     a.set_ylabel("energy (uJ)")
     a.set_title("By component")
     a.legend()
-    colors = color_map(by_kind.columns)
-    xk = np.arange(len(by_kind))
-    bottom = np.zeros(len(by_kind))
-    for comp in by_kind.columns:
-        vals = by_kind[comp].to_numpy() / 1e6
-        b.bar(xk, vals, bottom=bottom, label=comp, color=colors[comp])
+    kinds = pd.DataFrame({lbl: by_kind[[m for m in members if m in by_kind.columns]].sum(axis=1)
+                          for lbl, members in group_numbered(by_kind.columns).items()}, index=by_kind.index)
+    kinds = kinds.loc[:, kinds.sum() > 0]
+    colors = color_map(kinds.columns)
+    xk = np.arange(len(kinds))
+    bottom = np.zeros(len(kinds))
+    for comp in kinds.columns:
+        vals = kinds[comp].to_numpy() / 1e6
+        b.bar(xk, vals, bottom=bottom.copy(), label=comp, color=colors[comp])
         bottom += vals
-    b.set_xticks(xk, by_kind.index, rotation=30, ha="right")
+    b.set_xticks(xk, kinds.index, rotation=30, ha="right")
+    b.set_ylim(0, 1.12 * max(float(bottom.max(initial=0.0)), 1e-12))
     b.set_xlabel("op kind")
     b.set_ylabel("dynamic energy (uJ)")
     b.set_title("By op kind")
-    b.legend(fontsize="small")
+    b.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(title or "Energy breakdown")
     return fig

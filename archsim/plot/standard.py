@@ -59,8 +59,10 @@ def write_standard_plots(result, out_dir: str | Path, arch=None, energy_spec=Non
     title = f"{result.workload_name} on {result.arch_name}"
     paths: list[Path] = []
     paths += save(run_plots.utilization_over_time(ops, result.engine_peak_macs_per_cycle,
-                                                  title=f"Utilization over time - {title}"), out, "utilization_time", formats)
-    paths += save(run_plots.utilization_per_op(ops, title=f"Utilization per op - {title}"), out,
+                                                  title=f"MAC utilization over time - {title}"), out,
+                  "utilization_time", formats)
+    paths += save(run_plots.busy_over_time(ops, title=f"Units busy over time - {title}"), out, "busy_time", formats)
+    paths += save(run_plots.utilization_per_op(ops, title=f"MAC utilization per op - {title}"), out,
                   "utilization_ops", formats)
     paths += save(run_plots.latency_breakdown(ops, title=f"Latency breakdown - {title}"), out, "latency_breakdown",
                   formats)

@@ -38,3 +38,34 @@ def save(fig: Figure, out_dir: str | Path, stem: str, formats: tuple[str, ...] =
         fig.savefig(path, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
         paths.append(path)
     return paths
+
+
+def readable_log_axis(axis, lo: float, hi: float) -> None:
+    """Log-scale ``axis`` (an ``ax.xaxis``/``ax.yaxis``) with plain-number labels on its major ticks whatever
+    the data span ``lo``..``hi``: decades when it spans more than three of them, 1-2-5 steps over one to three,
+    every integer multiple (30, 40 …) inside one decade; minor labels off (they collide)."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    lo, hi = max(lo, 1e-300), max(hi, lo * 1.0001, 1e-300)
+    decades = math.log10(hi / lo)
+    subs = (1.0,) if decades > 3 else (1.0, 2.0, 5.0) if decades > 1 else tuple(float(k) for k in range(1, 10))
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def group_numbered(names) -> dict[str, list[str]]:
+    """Label -> members for names that differ only by a trailing number (``sa0`` … ``sa7`` -> ``sa0–sa7
+    (x8)``); other names stand alone. Order of first appearance."""
+    import re
+
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        m = re.fullmatch(r"(.*?)(\d+)", str(n))
+        groups.setdefault(m.group(1) + "#" if m else str(n), []).append(str(n))
+    out: dict[str, list[str]] = {}
+    for key, members in groups.items():
+        out[members[0] if len(members) == 1 else f"{members[0]}–{members[-1]} (x{len(members)})"] = members
+    return out

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import NullFormatter
-
-from archsim.plot.style import new_figure, save
+from archsim.plot.style import new_figure, readable_log_axis, save
 
 # metric column -> (axis label, divisor to reach that unit)
 METRIC_UNITS = {
@@ -50,13 +48,22 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
     return mask
 
 
+def point_label(row, keys) -> str:
+    """Short text naming a design point by its swept values (``rows=64 cols=32 dataflow=ws``; the last part of
+    a dotted key)."""
+    def fmt(v):
+        return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+    return " ".join(f"{str(k).rsplit('.', 1)[-1]}={fmt(row[k])}" for k in keys if k in row.index)
+
+
 def pareto(table: pd.DataFrame, x: str = "latency_ms", y: str = "energy_pj", color: str = "area_mm2",
-           title: str = ""):
+           title: str = "", label_keys=(), max_labels: int = 10):
     """Scatter of successful points (x vs y, coloured by ``color``) per workload, the x-y Pareto front as a
-    line and points on the 3-metric (x, y, color) front circled."""
+    line, points on the 3-metric (x, y, color) front circled, and the x-y front's points labelled with their
+    ``label_keys`` values (at most ``max_labels`` per panel, spread along the front)."""
     ok = table[table.status == "ok"].dropna(subset=[x, y])
     workloads = list(dict.fromkeys(ok.workload)) or ["(none)"]
-    fig, axes = new_figure(5.0 * len(workloads), 4.2, 1, len(workloads))
+    fig, axes = new_figure(7.0 * len(workloads), 4.8, 1, len(workloads))
     axes = np.atleast_1d(axes)
     for ax, wl in zip(axes, workloads):
         d = ok[ok.workload == wl]
@@ -71,15 +78,33 @@ def pareto(table: pd.DataFrame, x: str = "latency_ms", y: str = "energy_pj", col
         front2 = pareto_mask(np.column_stack([xs, ys]))
         order = np.argsort(xs[front2])
         ax.plot(xs[front2][order], ys[front2][order], color="#C44E52", lw=1.5, drawstyle="steps-post",
-                label="latency-energy front")
+                label=f"{metric_label(x).split(' (')[0]}-{metric_label(y).split(' (')[0]} front")
+        front = front2.copy()
         if has_c:
             front3 = pareto_mask(np.column_stack([xs, ys, metric_values(d, color)]))
             ax.scatter(xs[front3], ys[front3], s=60, facecolors="none", edgecolors="black", lw=0.8,
                        label="3-metric front")
+            front |= front3
+        keys = [k for k in label_keys if k in d.columns and d[k].nunique() > 1]
+        if keys:        # name the front's design points by their swept values, spread along x
+            idx = np.flatnonzero(front)[np.argsort(xs[front])]
+            pick = idx[np.unique(np.linspace(0, len(idx) - 1, min(max_labels, len(idx))).round().astype(int))]
+            lx, ly = np.log10(np.maximum(xs, 1e-300)), np.log10(np.maximum(ys, 1e-300))
+            nx = (lx - lx.min()) / max(np.ptp(lx), 1e-12)     # positions in the (log) axes' unit square
+            ny = (ly - ly.min()) / max(np.ptp(ly), 1e-12)
+            placed: list[tuple[float, float]] = []
+            for i in pick:      # skip a label that would sit on one already placed
+                if any(abs(nx[i] - px) < 0.35 and abs(ny[i] - py) < 0.06 for px, py in placed):
+                    continue
+                placed.append((nx[i], ny[i]))
+                right = nx[i] < 0.6     # text to the right of points on the left, to the left on the right
+                ax.annotate(point_label(d.iloc[i], keys), (xs[i], ys[i]), xytext=(7 if right else -7, 3),
+                            textcoords="offset points", ha="left" if right else "right", fontsize=8,
+                            color="#7A1F25")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        for axis in (ax.xaxis, ax.yaxis):   # label decades only: minor labels collide on narrow ranges
-            axis.set_minor_formatter(NullFormatter())
+        readable_log_axis(ax.xaxis, float(xs.min()), float(xs.max()))
+        readable_log_axis(ax.yaxis, float(ys.min()), float(ys.max()))
         ax.set_xlabel(metric_label(x))
         ax.set_ylabel(metric_label(y))
         ax.set_title(str(wl))
@@ -119,7 +144,7 @@ def write_sweep_plots(table: pd.DataFrame, out_dir: str | Path, swept_keys: tupl
     has_energy = "energy_pj" in table and table.energy_pj.notna().any()
     y = "energy_pj" if has_energy else "total_cycles"
     color = "area_mm2" if "area_mm2" in table else "total_cycles"
-    paths += save(pareto(table, "latency_ms", y, color), out_dir, "pareto", formats)
+    paths += save(pareto(table, "latency_ms", y, color, label_keys=tuple(swept_keys)), out_dir, "pareto", formats)
     keys = [k for k in swept_keys if table[k].nunique() > 1] if len(table) else []
     if len(keys) >= 2:
         for wl in dict.fromkeys(table.workload):

@@ -26,15 +26,19 @@ def write_table(df, path: Path, fmt: str) -> Path:
     return target
 
 
-def write_result(result: Result, out_dir: str | Path, fmt: str = "csv") -> list[Path]:
-    """Write ``ops.<fmt>``, ``components.<fmt>`` and ``summary.json`` into ``out_dir``; return the paths."""
+def write_result(result: Result, out_dir: str | Path, fmt: str = "csv", energy=None) -> list[Path]:
+    """Write ``ops.<fmt>``, ``components.<fmt>`` and ``summary.json`` into ``out_dir``; return the paths.
+    With ``energy`` (an ``archsim.report.energy.RunEnergy``) the components table carries energy and area
+    columns and summary.json an ``energy`` section."""
+    from archsim.report.energy import components_with_energy, energy_summary
+
     if fmt not in FORMATS:
         raise ConfigError("--format", "format", "unknown output format", value=fmt, has_value=True,
                           expected=f"one of {FORMATS}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [write_table(result.ops, out / "ops", fmt), write_table(result.components, out / "components", fmt)]
+    paths = [write_table(result.ops, out / "ops", fmt), write_table(components_with_energy(result.components, energy), out / "components", fmt)]
     summary = out / "summary.json"
-    summary.write_text(json.dumps(result.summary(), indent=2, sort_keys=True) + "\n")
+    summary.write_text(json.dumps({**result.summary(), **energy_summary(energy)}, indent=2, sort_keys=True) + "\n")
     paths.append(summary)
     return paths

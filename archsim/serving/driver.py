@@ -264,7 +264,8 @@ class _Totals:
     def _flush(self, key, row) -> None:
         for demands, n in row[5].values():
             for q, op, d in zip(key[1], row[0], demands):
-                acc = self.sums.setdefault((getattr(op, "name", key[0]), q), [0, 0, {}, {}])
+                acc = self.sums.setdefault((getattr(op, "name", key[0]), q), [0, 0, {}, {}, ""])
+                acc[4] = acc[4] or d.dtype
                 acc[0] += d.compute_cycles * n
                 acc[1] += d.macs * n
                 for out, src in ((acc[2], d.traffic_bytes), (acc[3], d.actions)):
@@ -286,13 +287,13 @@ class _Totals:
                 acc[4] += runs
         out = []
         for (name, q), (op, start, stop, span, runs) in spans.items():
-            compute, macs, traffic, actions = self.sums[(name, q)]
+            compute, macs, traffic, actions, compute_dtype = self.sums[(name, q)]
             cycles = math.ceil(span / self.scale(q) - 1e-9)
             peak = peaks.get(q, 0) or 0
             util = macs / (cycles * peak) if cycles and peak else 0.0
             out.append(OpRecord(getattr(op, "id", -1), name, getattr(op, "kind", ""), getattr(op, "layer", ""), q,
                                 start, stop, cycles, compute, max(0, cycles - compute), macs, util, 1.0, runs,
-                                traffic, actions))
+                                traffic, actions, getattr(op, "dtype", ""), compute_dtype))
         return out
 
 

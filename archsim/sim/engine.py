@@ -486,7 +486,7 @@ class Engine:
                 getattr(label, "id", -1), getattr(label, "name", task.name), getattr(label, "kind", task.kind),
                 getattr(label, "layer", ""), q, run.start, now, total, d.compute_cycles,
                 max(0, total - d.compute_cycles), d.macs, util, d.mapping_efficiency, d.folds,
-                dict(d.traffic_bytes), dict(d.actions)))
+                dict(d.traffic_bytes), dict(d.actions), getattr(label, "dtype", ""), d.dtype))
 
     # ------------------------------------------------------------------ running it
     def run(self, until_task: int | None = None, progress: bool = False, label: str = "") -> None:

@@ -27,6 +27,8 @@ class OpRecord:
     folds: int
     traffic_bytes: dict[str, float] = field(default_factory=dict)
     actions: dict[str, float] = field(default_factory=dict)    # the engine's own energy actions
+    dtype: str = ""            # the op's element type, as the workload gave it
+    compute_dtype: str = ""    # the type its engine converted it to (quantised / widened); "" = none
 
 
 @dataclass(frozen=True)
@@ -154,12 +156,22 @@ class Result:
     @property
     def components(self) -> pd.DataFrame:
         """One row per engine and per memory: busy cycles, MACs, utilization, bytes read/written (by the ops
-        and by DMA transfers)."""
+        and by DMA transfers). An engine's row holds the bytes it moved inside its own memory (``own_memory``:
+        a PIM's ``banks`` — the weights / KV its MAC units read in place, never crossing a bus —, a GPU's or
+        CPU's ``dram``); an architecture memory's row holds the traffic through it."""
         span = self.total_cycles or 1
         rows = []
         by_engine: dict[str, list[OpRecord]] = {}
         for r in self.records:
             by_engine.setdefault(r.engine, []).append(r)
+        own: dict[str, list] = {}
+        for r in self.records:
+            for key, value in r.traffic_bytes.items():
+                mem, _, rest = key.partition(".")
+                if mem in by_engine:
+                    acc = own.setdefault(mem, [0.0, 0.0, set()])
+                    acc[0 if key.endswith(".read") else 1] += value
+                    acc[2].add(rest.split(".")[0])
         for engine, recs in by_engine.items():
             busy = self.engine_busy_cycles.get(engine)
             if busy is None:
@@ -169,13 +181,14 @@ class Result:
             rows.append({"component": engine, "type": "engine", "ops": len(recs), "busy_cycles": busy,
                          "macs": macs, "busy_fraction": busy / span,
                          "mac_utilization": macs / (peak * span) if peak else float("nan"),
-                         "read_bytes": 0.0, "write_bytes": 0.0})
+                         "read_bytes": own.get(engine, [0.0])[0], "write_bytes": own.get(engine, [0.0, 0.0])[1],
+                         "own_memory": "+".join(sorted(own.get(engine, [0, 0, ()])[2]))})
         memories: dict[str, list[float]] = {}
         for r in self.records:
             for key, value in r.traffic_bytes.items():
                 mem, _, rest = key.partition(".")
-                if mem in by_engine:      # an engine's own memory (a PIM's banks, a GPU's DRAM)
-                    mem = f"{mem}.{rest.split('.')[0]}"
+                if mem in by_engine:      # an engine's own memory: counted in its row above
+                    continue
                 acc = memories.setdefault(mem, [0.0, 0.0])
                 acc[0 if key.endswith(".read") else 1] += value
         for t in self.transfers:       # DMA moves bytes out of its source memory and into its destination
@@ -187,8 +200,20 @@ class Result:
         for mem, (rd, wr) in sorted(memories.items()):
             rows.append({"component": mem, "type": "memory", "ops": 0, "busy_cycles": 0, "macs": 0,
                          "busy_fraction": float("nan"), "mac_utilization": float("nan"),
-                         "read_bytes": rd, "write_bytes": wr})
+                         "read_bytes": rd, "write_bytes": wr, "own_memory": ""})
         return pd.DataFrame(rows)
+
+    def dtype_conversions(self) -> dict[str, dict[str, int]]:
+        """Engine -> ``"<op dtype>-><engine dtype>"`` -> ops it converted (an array with a ``compute_dtype``
+        other than the op's quantises or widens it); empty when every op ran in its own dtype."""
+        out: dict[str, dict[str, int]] = {}
+        seen: set[tuple[int, str]] = set()
+        for r in self.records:
+            if r.compute_dtype and (r.op_id, r.engine) not in seen:
+                seen.add((r.op_id, r.engine))
+                key = f"{r.dtype}->{r.compute_dtype}"
+                out.setdefault(r.engine, {})[key] = out.get(r.engine, {}).get(key, 0) + 1
+        return out
 
     def summary(self) -> dict:
         """Headline numbers as a JSON-ready dict (cycles of the architecture clock, ms, counts, bytes)."""
@@ -208,6 +233,8 @@ class Result:
             **({"tiers": {row.tier: {"read": int(row.read_bytes), "write": int(row.write_bytes),
                                      "peak_bytes": int(row.peak_bytes), "capacity_bytes": int(row.capacity_bytes)}
                           for row in self.tier_traffic.itertuples()}} if self.tier_capacity_bytes else {}),
+            "dtypes": sorted({r.dtype for r in self.records if r.dtype}),
+            **({"dtype_conversions": self.dtype_conversions()} if any(r.compute_dtype for r in self.records) else {}),
             # engines without MAC units (vector units) have no MAC utilization: null in JSON
             "engine_mac_utilization": {row.component: (None if row.mac_utilization != row.mac_utilization
                                                        else float(row.mac_utilization))

@@ -154,15 +154,21 @@ class GraphBuilder:
 
     def pool(self, name: str, x: str, kind: str, kernel: int | tuple[int, int],
              stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
-             same: bool = False) -> str:
+             same: bool = False, ceil_mode: bool = False) -> str:
         """``maxpool``/``avgpool`` of ``x`` [N, C, H, W]: conv output-size rule, or ceil(H/stride)
-        when ``same`` (Darknet/TF 'same' pooling, which may pad asymmetrically)."""
+        when ``same`` (Darknet/TF 'same' pooling, which may pad asymmetrically), or PyTorch's
+        ``ceil_mode`` (round the window count up, but no window may start in the right padding)."""
         n, c, h, w = self.shape(x)
         r, s = _pair(kernel)
         sh, sw = _pair(stride if stride is not None else kernel)
         ph, pw = _pair(padding)
         if same:
             oh, ow = -(-h // sh), -(-w // sw)
+        elif ceil_mode:
+            def ceil_size(size, k, st, pad):
+                out = -(-(size + 2 * pad - k) // st) + 1
+                return out - 1 if (out - 1) * st >= size + pad else out
+            oh, ow = ceil_size(h, r, sh, ph), ceil_size(w, s, sw, pw)
         else:
             oh, ow = conv_output_size(h, r, sh, ph), conv_output_size(w, s, sw, pw)
         attrs = {"kernel": (r, s), "stride": (sh, sw), "pad": (ph, pw)}

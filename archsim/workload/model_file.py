@@ -18,6 +18,12 @@ CNN_BUILDERS: dict[str, Callable[[str, ConfigView, RunKnobs], Graph]] = {
     "mobilenet_v1": cnn.build_mobilenet_v1,
     "mobilenet_v2": cnn.build_mobilenet_v2,
     "vgg": cnn.build_vgg,
+    "alexnet": cnn.build_alexnet,
+    "googlenet": cnn.build_googlenet,
+    "inception_v3": cnn.build_inception_v3,
+    "squeezenet": cnn.build_squeezenet,
+    "efficientnet": cnn.build_efficientnet,
+    "densenet": cnn.build_densenet,
     "cnn_layers": cnn.build_layer_list,
     "instant_ngp": neural_graphics.build_instant_ngp,
 }

@@ -33,7 +33,7 @@ class FoldDataflow:
         self.name = name
         self.code = code
 
-    def output_tile(self, array, shape) -> int:
+    def output_tile(self, array, shape, word_bytes: int) -> int:
         """Streamed-dimension tile (0 = untiled) that keeps WS/IS partial sums inside the OFMAP buffer.
 
         Only offered when K spans several row folds and one column fold's partial sums (T x C words)
@@ -42,23 +42,25 @@ class FoldDataflow:
         if p.scalesim_compatible or self.code == kt.OS:
             return 0
         sr, _, t = kt.spatial_map(self.code, shape.m, shape.n, shape.k)
-        ofmap_words = array.buffer_words[2]
+        ofmap_words = array.buffer_words(word_bytes)[2]
         if sr <= p.rows or t * p.cols <= ofmap_words:
             return 0
         return max(1, ofmap_words // p.cols)
 
-    def stats(self, array, shape, scales: DramScales) -> np.ndarray:
-        """The kernel's statistics vector for ``shape`` (``archsim.kernels.systolic_timing`` indices)."""
+    def stats(self, array, shape, scales: DramScales, word_bytes: int) -> np.ndarray:
+        """The kernel's statistics vector for ``shape`` in words of ``word_bytes`` (``archsim.kernels.
+        systolic_timing`` indices)."""
         p = array.params
+        buffers = array.buffer_words(word_bytes)
 
         def run(t_tile):
             return kt.gemm_cycles_and_traffic(
                 self.code, p.rows, p.cols, shape.m, shape.n, shape.k, shape.repeats, p.scalesim_compatible,
-                *array.buffer_words, array.dram_words_per_cycle, shape.ifmap_unique_fraction, t_tile,
+                *buffers, array.dram_bytes_per_cycle / word_bytes, shape.ifmap_unique_fraction, t_tile,
                 p.double_buffered_pes, scales.input, scales.weight, scales.output)
 
         s = run(0)
-        t_tile = self.output_tile(array, shape)
+        t_tile = self.output_tile(array, shape, word_bytes)
         if t_tile:
             tiled = run(t_tile)
             if tiled[kt.TOTAL_CYCLES] < s[kt.TOTAL_CYCLES]:
@@ -70,13 +72,14 @@ class FoldDataflow:
 
         total = np.zeros(kt.N_STATS)
         macs = 0
+        wb = array.word_bytes(op)
         for shape in gemm_shapes(op):
-            total += self.stats(array, shape, scales)
+            total += self.stats(array, shape, scales, wb)
             macs += shape.macs
         cycles = int(total[kt.TOTAL_CYCLES])
         folds = int(total[kt.FOLDS])
         pe = array.peak_macs_per_cycle
-        traffic = array.traffic(total[kt.IFMAP_SRAM_READS], total[kt.FILTER_SRAM_READS],
+        traffic = array.traffic(wb, total[kt.IFMAP_SRAM_READS], total[kt.FILTER_SRAM_READS],
                                 total[kt.OFMAP_SRAM_WRITES], total[kt.OFMAP_SRAM_READS],
                                 total[kt.IFMAP_DRAM_READS], total[kt.FILTER_DRAM_READS],
                                 total[kt.OFMAP_DRAM_WRITES], total[kt.OFMAP_DRAM_READS])

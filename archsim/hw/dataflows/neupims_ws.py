@@ -146,7 +146,8 @@ class NeupimsWs:
             cycles = int(per_request * per_head.sum())
             streamed = op.kv_cache_bytes + (op.input_bytes - op.kv_cache_bytes) * scales.input
             phases = (Phase(cycles, ((dram, float(streamed)),) if streamed else ()),)
-            traffic = {f"{dram}.kv.read": float(op.kv_cache_bytes)}
+            traffic = {f"{dram}.kv.read": float(op.kv_cache_bytes),
+                       f"{p.ifmap_sram}.kv_fill.write": float(op.kv_cache_bytes)}   # K/V land in the scratchpad
         else:
             first, rest = neupims_gemm_cycles(op.dim("M") * op.dim("B", 1), op.dim("N"), op.dim("K"), p.rows,
                                               p.cols, arrays, self.preload_waits)
@@ -156,7 +157,11 @@ class NeupimsWs:
             phases = (Phase(first, first_streams), Phase(rest))
             cycles = first + rest
             traffic = {f"{dram}.filter.read": float(weights), f"{dram}.ifmap.read": op.input_bytes * scales.input,
-                       f"{dram}.ofmap.write": op.output_bytes * scales.output}
+                       f"{dram}.ofmap.write": op.output_bytes * scales.output,
+                       # what crosses DRAM lands in (or leaves) the operand SRAMs: fills are SRAM writes
+                       f"{p.filter_sram}.filter_fill.write": float(weights),
+                       f"{p.ifmap_sram}.ifmap_fill.write": op.input_bytes * scales.input,
+                       f"{p.ofmap_sram}.ofmap_drain.read": op.output_bytes * scales.output}
         pe = array.peak_macs_per_cycle
         return Demand(phases, compute_cycles=cycles, macs=op.macs,
                       utilization=op.macs / (cycles * pe) if cycles else 0.0,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from archsim.config.schema import StrictModel
 from archsim.hw.registry import ComponentKind, register
@@ -34,6 +34,16 @@ class DramParams(StrictModel):
     efficiency: float = Field(default=1.0, gt=0, le=1, description="fraction of bandwidth_gbps that streams "
                               "sustain (a measured or claimed figure, e.g. SN40L's 0.85 of HBM); multiplies "
                               "the standard's own streaming efficiency when one is named")
+    energy_standard: Optional[str] = Field(default=None, description="IDD set of the energy table that prices "
+                                           "this DRAM's accesses and background power (default: standard); "
+                                           "energy only, it does not change timing")
+
+    @field_validator("energy_standard")
+    @classmethod
+    def _known_idd_set(cls, value: Optional[str]) -> Optional[str]:
+        from archsim.energy.table import check_idd_set_name
+
+        return None if value is None else check_idd_set_name(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -94,27 +104,35 @@ class Dram:
         return get_standard(self.params.standard)
 
 
+def energy_standard_of(pricer, name: str, p: DramParams) -> str | None:
+    """The IDD set name pricing DRAM ``name``: ``energy.dram_standard.<name>`` of the energy spec, else the
+    memory's ``energy_standard``, else its timing ``standard`` (None when none is given)."""
+    return pricer.spec.dram_standard.get(name) or p.energy_standard or p.standard
+
+
 def price_dram(pricer, name: str, p: DramParams) -> None:
     """Read/write energy per bit and ACT+PRE per bit moved from the standard's IDD figures (not node-scaled:
     DRAM has its own process); static = devices × (background + refresh), devices = ceil(bandwidth / device
-    bandwidth); off-chip, so no area. The IDD set is ``energy.dram_standard.<name>`` when given (a timing preset
-    such as DDR4_3200 priced with the table's DDR4), else the memory's own standard."""
+    bandwidth); off-chip, so no area. The IDD set is ``energy_standard_of``; a timing preset without an IDD set
+    of its own name (DDR4_3200, HBM2_NeuPIMs) is priced with its family's (``EnergyTable.dram_idd_set``)."""
     from archsim.energy.dram import dram_energy
     from archsim.energy.prices import Price
     from archsim.energy.table import EnergyError
 
     who = f"memories.{name}"
-    standard = pricer.spec.dram_standard.get(name) or p.standard
+    standard = energy_standard_of(pricer, name, p)
     if not standard:
-        raise EnergyError(f"{who}: DRAM energy needs its standard; set energy.dram_standard.{name} to one "
-                          f"of {sorted(pricer.table.dram_standards)}")
-    std = pricer.table.dram_standard(str(standard), who)
+        raise EnergyError(f"{who}: DRAM energy needs its standard; set {who}.energy_standard (or "
+                          f"--set energy.dram_standard.{name}=NAME) to one of {sorted(pricer.table.dram_standards)}")
+    std, chosen = pricer.table.dram_idd_set(str(standard), who)
     if std.provenance == "placeholder":
         if pricer.spec.strict:
             raise EnergyError(f"{who}: DRAM standard {standard} has placeholder currents")
         pricer.book.placeholders.add(f"dram[{standard}]")
     de = dram_energy(std)
-    label = f"dram[{std.name}] ({std.file})"
+    if de.activate_underivable:
+        pricer.book.placeholders.add(f"dram[{std.name}].activate (0: its IDD set holds no activation current)")
+    label = f"dram[{chosen}] ({std.file})"
     pricer.book.dynamic[(name, "read")] = Price(name, "read", de.read_pj_per_bit, "bit", (label,))
     pricer.book.dynamic[(name, "write")] = Price(name, "write", de.write_pj_per_bit, "bit", (label,))
     pricer.book.dynamic[(name, "activate")] = Price(name, "activate", de.activate_pj_per_row_bit, "bit", (label,))
