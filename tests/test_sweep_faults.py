@@ -201,3 +201,15 @@ def test_a_run_directory_is_not_taken_for_a_sweep_out(tmp_path):
     (tmp_path / "summary.json").write_text("{}")
     with pytest.raises(ConfigError, match="is the directory of an `archsim run`"):
         run_sweep(sweep(), tmp_path, workers=0, progress=False)
+
+
+def test_a_set_stop_event_stops_the_sweep_and_keeps_what_finished(tmp_path):
+    import threading
+
+    from archsim.sweep.executors import SweepStopped
+
+    stop = threading.Event()
+    stop.set()
+    for workers in (0, 2):
+        with pytest.raises(SweepStopped):
+            run_sweep(sweep(), tmp_path / str(workers), workers=workers, progress=False, stop=stop)

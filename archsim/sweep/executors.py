@@ -9,8 +9,8 @@
 A task that raises is the task function's business (``run_task`` turns exceptions into failed rows). What
 an executor handles is a *worker that dies* (killed, out of memory, a segfault in native code): that costs
 the point that killed it a bounded number of retries, never the other points of the sweep (``lost_output``
-is the failed row of a point whose worker died every time). Closing the ``run`` generator (an interrupted
-sweep) stops the executor's worker processes.
+is the failed row of a point whose worker died every time). Setting ``run``'s ``stop`` event, or closing its
+generator (an interrupted sweep), stops the executor's worker processes.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import concurrent.futures as cf
 import os
 import signal
 import tempfile
+import threading
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -34,13 +35,34 @@ def lost_output(task: Any, why: str) -> dict[str, Any]:
             "lost": True}
 
 
+class SweepStopped(KeyboardInterrupt):
+    """The sweep was asked to stop (its ``stop`` event was set, e.g. by a SIGTERM handler)."""
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise SweepStopped()
+
+
+def _completed(futures: Iterable[cf.Future], stop: threading.Event | None) -> Iterator[cf.Future]:
+    """``as_completed`` that also wakes every 0.2 s to honour ``stop`` (a signal handler's exception can be
+    swallowed - e.g. when it lands in an at-fork callback while the pool starts a worker - its event is not)."""
+    pending = set(futures)
+    while pending:
+        done, pending = cf.wait(pending, timeout=None if stop is None else 0.2, return_when=cf.FIRST_COMPLETED)
+        _check(stop)
+        yield from done
+
+
 class SerialExecutor:
     """Runs each task in this process, in order."""
 
     name = "serial"
 
-    def run(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def run(self, fn: Callable, tasks: Iterable, stop: threading.Event | None = None
+            ) -> Iterator[tuple[Any, dict[str, Any]]]:
         for task in tasks:
+            _check(stop)
             yield task, fn(task)
 
 
@@ -110,7 +132,8 @@ class ProcessExecutor:
         if pool in self._pools:
             self._pools.remove(pool)
 
-    def _isolated(self, fn: Callable, suspects: list, marker_dir: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def _isolated(self, fn: Callable, suspects: list, marker_dir: str, stop: threading.Event | None
+                  ) -> Iterator[tuple[Any, dict[str, Any]]]:
         """Run each suspect alone in its own single-worker pool (all at once), ``retries`` rounds."""
         for attempt in range(self.retries):
             if not suspects:
@@ -118,7 +141,7 @@ class ProcessExecutor:
             pools = {t.config_hash: self._pool(1) for t in suspects}
             futures = {pools[t.config_hash].submit(_tracked, fn, t, marker_dir): t for t in suspects}
             suspects = []
-            for fut in cf.as_completed(futures):
+            for fut in _completed(futures, stop):
                 task = futures[fut]
                 try:
                     result = fut.result()
@@ -132,7 +155,8 @@ class ProcessExecutor:
             yield task, lost_output(task, f"the worker process died running this point {self.retries + 1} times "
                                           "(killed, out of memory or crashed in native code)")
 
-    def run(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def run(self, fn: Callable, tasks: Iterable, stop: threading.Event | None = None
+            ) -> Iterator[tuple[Any, dict[str, Any]]]:
         queue = list(tasks)
         empty_breaks = 0     # breaks with no task running (a worker died between tasks): bounded too
         with tempfile.TemporaryDirectory(prefix="archsim-sweep-") as marker_dir:
@@ -141,7 +165,7 @@ class ProcessExecutor:
                     pool = self._pool(self.workers)
                     futures = {pool.submit(_tracked, fn, t, marker_dir): t for t in queue}
                     unfinished = []
-                    for fut in cf.as_completed(futures):
+                    for fut in _completed(futures, stop):
                         task = futures[fut]
                         try:
                             result = fut.result()
@@ -161,7 +185,7 @@ class ProcessExecutor:
                             for task in queue:
                                 yield task, lost_output(task, "the worker pool kept dying before running it")
                             return
-                    yield from self._isolated(fn, suspects, marker_dir)
+                    yield from self._isolated(fn, suspects, marker_dir, stop)
             finally:
                 for pool in list(self._pools):   # interrupted (generator closed or an exception): stop the workers
                     self._stop(pool, terminate=True)
@@ -185,7 +209,8 @@ class DaskExecutor:
         self._own = not isinstance(scheduler, Client)
         self.client = Client(scheduler) if self._own else scheduler
 
-    def run(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def run(self, fn: Callable, tasks: Iterable, stop: threading.Event | None = None
+            ) -> Iterator[tuple[Any, dict[str, Any]]]:
         from distributed import as_completed
 
         futures = {}
@@ -194,6 +219,7 @@ class DaskExecutor:
             futures[self.client.submit(fn, task, key=key, pure=False)] = task
         try:
             for fut in as_completed(list(futures)):
+                _check(stop)
                 task = futures[fut]
                 try:
                     yield task, fut.result()

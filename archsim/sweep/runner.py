@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,13 +124,15 @@ def assemble(spec: SweepSpec, tasks: list[Task], values: dict[int, dict[str, Any
 
 def run_sweep(spec: SweepSpec, out_dir: str | Path, *, scheduler: Any = None, workers: int | None = None,
               progress: bool = True, retry_failed: bool = False,
-              formats: tuple[str, ...] = ("csv", "parquet"), retries: int = DEFAULT_RETRIES) -> SweepOutcome:
+              formats: tuple[str, ...] = ("csv", "parquet"), retries: int = DEFAULT_RETRIES,
+              stop: threading.Event | None = None) -> SweepOutcome:
     """Run every task of ``spec`` not already in ``out_dir``'s store; write and return the table.
 
     ``scheduler``: a Dask scheduler address (or Client) - else a local process pool of ``workers``
     processes (``workers=0`` runs in this process). ``retry_failed`` re-runs tasks stored as failed;
     ``retries``: times a point whose worker process died is run again (alone) before it is recorded as lost.
-    ``out_dir`` holds one sweep: a different sweep (another name) there is a ConfigError (``claim_out_dir``).
+    ``stop``: an event that, once set, stops the sweep (``SweepStopped``) and its workers; finished points stay
+    stored. ``out_dir`` holds one sweep: a different sweep (another name) there is a ConfigError (``claim_out_dir``).
     """
     start = time.perf_counter()
     out = Path(out_dir)
@@ -158,7 +161,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, scheduler: Any = None, wo
     if pending:
         executor = make_executor(scheduler, workers, retries)
         # closing the generator (also on KeyboardInterrupt) stops the executor's worker processes
-        with contextlib.closing(executor.run(run_task, pending)) as finished, bar:
+        with contextlib.closing(executor.run(run_task, pending, stop)) as finished, bar:
             for task, result in finished:
                 if not result.pop("lost", False):
                     store.put(result)   # deterministic outcome (ok or an exception the point raised)
