@@ -35,8 +35,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = simulate(arch, args.workload, workload_overrides=workload_sets, mapper=args.mapper,
                       progress=not args.no_progress)
     print(format_summary(result))
-    out = Path(args.out) if args.out else Path("runs") / f"{arch.name}__{Path(str(args.workload)).stem}"
-    paths = write_result(result, out, args.format)
+    from archsim.report.provenance import default_run_dir, run_provenance
+    from archsim.report.writers import prepare_run_dir
+
+    provenance = run_provenance(arch, args.workload, workload_sets, arch_sets, args.mapper)
+    out = Path(args.out) if args.out else default_run_dir(arch.name, args.workload, arch_sets, workload_sets,
+                                                          args.mapper)
+    replaced = prepare_run_dir(out, provenance)
+    if replaced:
+        print(f"\nnote: replaced the earlier run in {out} (it differed: {replaced})", file=sys.stderr)
+    paths = write_result(result, out, args.format, provenance)
     if args.plot:
         from archsim.plot import write_standard_plots
 
@@ -119,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="simulate a workload on an architecture")
     run.add_argument("arch", help="architecture YAML")
     run.add_argument("workload", help="zoo model name, workload YAML, trace file or SCALE-Sim topology CSV")
-    run.add_argument("--out", help="output directory (default runs/<arch>__<workload>)")
+    run.add_argument("--out", help="output directory (default runs/<arch>__<workload>, plus __<hash of the --set "
+                                   "overrides and mapper> when there are any)")
     run.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override: architecture keys (engines.npu.rows=64) or workload keys (batch=8)")
