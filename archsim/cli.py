@@ -102,8 +102,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def experiments_dir() -> Path:
-    """The repository's ``experiments/`` folder (one script per reproduced paper table)."""
-    return Path(__file__).resolve().parent.parent / "experiments"
+    """The ``experiments/`` folder (one script per reproduced paper table): the checkout's or the installed copy."""
+    from archsim.shipped import shipped_dir
+
+    return shipped_dir("experiments")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -115,8 +117,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
         raise ConfigError("reproduce", "NAME", "unknown experiment", value=args.name, has_value=True,
                           expected=f"one of {scripts}")
+    argv = list(args.args)
+    if not any(a == "--out" or a.startswith("--out=") for a in argv):
+        # never the tracked experiments/figures/: those are regenerated deliberately with --out experiments/figures
+        argv += ["--out", str(Path("runs") / "reproduce" / args.name)]
     module = runpy.run_path(str(experiments_dir() / f"{args.name}.py"), run_name="archsim_reproduce")
-    return int(module["main"](args.args) or 0)
+    return int(module["main"](argv) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=cmd_list)
 
     rep = sub.add_parser("reproduce", help="reproduce a paper's table: runs experiments/NAME.py "
-                                           "(prints paper vs archsim, writes CSV + PNG)")
+                                           "(prints paper vs archsim, writes CSV + PNG to --out DIR, "
+                                           "default runs/reproduce/NAME)")
     rep.add_argument("name", help="experiment name, e.g. neupims, pim_gpt, cosma")
     rep.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the experiment (e.g. --quick)")
     rep.set_defaults(func=cmd_reproduce)

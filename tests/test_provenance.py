@@ -61,3 +61,19 @@ def test_replacing_a_different_run_is_announced_and_leaves_no_stale_files(tmp_pa
 
 def test_git_commit_is_unknown_outside_a_checkout(tmp_path):
     assert git_commit(tmp_path) == "unknown"
+
+
+def test_shipped_folders_are_found_in_a_checkout_and_in_an_installed_package(tmp_path):
+    from archsim.shipped import PACKAGE_DIR, shipped_dir
+
+    assert shipped_dir("experiments") == PACKAGE_DIR.parent / "experiments"
+    installed = tmp_path / "site-packages" / "archsim"          # a wheel's layout: no pyproject.toml beside it
+    (installed / "_shipped" / "experiments").mkdir(parents=True)
+    assert shipped_dir("experiments", installed) == installed / "_shipped" / "experiments"
+    assert shipped_dir("arch_configs", installed) == installed / "_shipped" / "arch_configs"
+
+
+def test_reproduce_writes_under_runs_not_into_the_tracked_figures(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "pim_gpt", "--quick"]) == 0
+    assert (tmp_path / "runs" / "reproduce" / "pim_gpt" / "pim_gpt_speedup.csv").is_file()
