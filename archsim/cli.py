@@ -13,7 +13,8 @@ ARCH_TOP_LEVEL_KEYS = ("name", "description", "clock_ghz", "engines", "memories"
 
 # Packages that contribute a subcommand through ``add_subcommand(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.serving.cli", "archsim.workload.cli", "archsim.mapping.cli",
-                                       "archsim.hw.dram.cli", "archsim.sweep.cli", "archsim.plot.cli")
+                                       "archsim.hw.dram.cli", "archsim.sweep.cli", "archsim.plot.cli",
+                                       "archsim.report.compare")
 
 
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
