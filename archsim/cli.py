@@ -14,7 +14,7 @@ ARCH_TOP_LEVEL_KEYS = ("name", "description", "clock_ghz", "engines", "memories"
 # Packages that contribute a subcommand through ``add_subcommand(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("archsim.serving.cli", "archsim.workload.cli", "archsim.mapping.cli",
                                        "archsim.hw.dram.cli", "archsim.sweep.cli", "archsim.plot.cli",
-                                       "archsim.report.cli")
+                                       "archsim.report.cli", "archsim.report.compare")
 
 
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
@@ -34,13 +34,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from archsim.energy import EnergySpec
     from archsim.report.energy import run_energy
     from archsim.report.out_paths import output_dir
+    from archsim.report.provenance import default_run_dir, run_provenance
+    from archsim.report.writers import prepare_run_dir
 
     sets = args.set or []
     energy_sets = [s for s in sets if s.split("=", 1)[0].strip().startswith("energy.")]
     arch_sets, workload_sets = split_overrides([s for s in sets if s not in energy_sets])
     energy_spec = EnergySpec.from_overrides(energy_sets)
     arch = load_arch(args.arch, arch_sets)
-    out = output_dir(args.out if args.out else Path("runs") / f"{arch.name}__{Path(str(args.workload)).stem}")
+    out = output_dir(args.out if args.out else default_run_dir(arch.name, args.workload, arch_sets + energy_sets,
+                                                               workload_sets, args.mapper))
+    provenance = run_provenance(arch, args.workload, workload_sets, arch_sets + energy_sets, args.mapper)
     mapper_options = None
     if args.time_limit_s is not None:
         from archsim.errors import ConfigError
@@ -57,7 +61,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                       mapper_options=mapper_options, progress=not args.no_progress)
     energy = run_energy(result, arch, energy_spec)
     print(format_summary(result, energy=energy))
-    paths = write_result(result, out, args.format, energy=energy)
+    replaced = prepare_run_dir(out, provenance)
+    if replaced:
+        print(f"\nnote: replaced the earlier run in {out} (it differed: {replaced})", file=sys.stderr)
+    paths = write_result(result, out, args.format, provenance, energy=energy)
     if args.plot:
         from archsim.plot import write_standard_plots
 
@@ -117,8 +124,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def experiments_dir() -> Path:
-    """The repository's ``experiments/`` folder (one script per reproduced paper table)."""
-    return Path(__file__).resolve().parent.parent / "experiments"
+    """The ``experiments/`` folder (one script per reproduced paper table): the checkout's or the installed copy."""
+    from archsim.shipped import shipped_dir
+
+    return shipped_dir("experiments")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -130,11 +139,15 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
         raise ConfigError("reproduce", "NAME", "unknown experiment", value=args.name, has_value=True,
                           expected=f"one of {scripts}")
+    argv = list(args.args)
+    if not any(a == "--out" or a.startswith("--out=") for a in argv):
+        # never the tracked experiments/figures/: those are regenerated deliberately with --out experiments/figures
+        argv += ["--out", str(Path("runs") / "reproduce" / args.name)]
     module = runpy.run_path(str(experiments_dir() / f"{args.name}.py"), run_name="archsim_reproduce")
     program = sys.argv[0]
     sys.argv[0] = f"archsim reproduce {args.name}"     # the experiment's own usage and errors name the command
     try:
-        return int(module["main"](args.args) or 0)
+        return int(module["main"](argv) or 0)
     finally:
         sys.argv[0] = program
 
@@ -149,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="simulate a workload on an architecture")
     run.add_argument("arch", help="architecture YAML or shipped architecture name (archsim list)")
     run.add_argument("workload", help="zoo model name, workload YAML, trace file or SCALE-Sim topology CSV")
-    run.add_argument("--out", help="output directory (default runs/<arch>__<workload>)")
+    run.add_argument("--out", help="output directory (default runs/<arch>__<workload>, plus __<hash of the --set "
+                                   "overrides and mapper> when there are any)")
     run.add_argument("--format", default="csv", choices=["csv", "parquet", "json"])
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override: architecture keys (engines.npu.rows=64), workload keys (batch=8) or energy "
@@ -181,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=cmd_list)
 
     rep = sub.add_parser("reproduce", help="reproduce a paper's table: runs experiments/NAME.py "
-                                           "(prints paper vs archsim, writes CSV + PNG)")
+                                           "(prints paper vs archsim, writes CSV + PNG to --out DIR, "
+                                           "default runs/reproduce/NAME)")
     rep.add_argument("name", help="experiment name, e.g. neupims, pim_gpt, cosma")
     rep.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the experiment (e.g. --quick)")
     rep.set_defaults(func=cmd_reproduce)

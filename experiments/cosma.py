@@ -14,7 +14,7 @@ and the ILP's reduction against each baseline, beside the paper's figures. The p
 results only as bar charts, so the *expected* values are its stated aggregates: an average 84% reduction
 at M_R on human-designed DNNs, 85% with divide-and-conquer on NAS graphs, and zero non-compulsory
 traffic for COSMA at M_P. archsim values are always computed. Writes
-``experiments/figures/cosma_traffic.csv`` and ``experiments/figures/cosma_traffic.png``.
+``cosma_traffic.csv`` and ``cosma_traffic.png`` in --out (default runs/reproduce/cosma).
 
     PYTHONPATH=. python experiments/cosma.py [--quick] [--time-limit-s 20]
 """
@@ -253,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="four networks only")
     parser.add_argument("--time-limit-s", type=float, default=20.0, help="ILP time limit per instance (s)")
     parser.add_argument("--segment-ops", type=int, default=15, help="divide-and-conquer segment length")
-    parser.add_argument("--out", default=str(ROOT / "experiments" / "figures"), help="output directory")
+    parser.add_argument("--out", default=str(Path("runs") / "reproduce" / "cosma"),
+                        help="output directory (default runs/reproduce/cosma; --out experiments/figures regenerates "
+                             "the committed figure)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     rows = evaluate_all(args.quick, args.time_limit_s, args.segment_ops,

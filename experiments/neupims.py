@@ -14,7 +14,7 @@ Newton commands limited by the channels' command buses) and ``neupims_sim`` (wha
 simulator does: its WS cores' GEMM passes and FusedMHA attention, one PIM instruction per NPU cycle). Prints per-config throughput, the average ratios of both beside the
 paper's (3x GPU-only, 2.4x NPU-only, 1.6x NPU+PIM, 1.5x NPU+PIM over NPU-only), Table 4's utilisations
 (30B, batch 256, ShareGPT), the dual-row-buffer ablation (7B, ShareGPT) and, where the fixture exists, one
-layer beside NeuPIMs' simulator run on the same requests; writes experiments/figures/neupims_*.csv / .png.
+layer beside NeuPIMs' simulator run on the same requests; writes neupims_*.csv / .png to --out (default runs/reproduce/neupims).
 
     PYTHONPATH=. python experiments/neupims.py [--quick]
 """
@@ -41,7 +41,6 @@ PAPER = {"NeuPIMs / GPU-only": 3.0, "NeuPIMs / NPU-only": 2.4, "NeuPIMs / NPU+PI
 PAPER_UTIL = {("NPU+PIM", "npu"): 0.28, ("NPU+PIM", "pim"): 0.17, ("NeuPIMs", "npu"): 0.649,
               ("NeuPIMs", "pim"): 0.264}
 PAPER_DRB_GAIN = 0.697
-FIG = ROOT / "experiments" / "figures"
 PEER = ROOT / "tests" / "fixtures" / "neupims_peer"
 
 
@@ -84,7 +83,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--sim-layers", type=int, default=2, help="layers simulated per iteration (scaled to all)")
     ap.add_argument("--warm-up", type=int, default=1200, help="untimed iterations to reach steady state")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=str(FIG))
+    ap.add_argument("--out", default=str(Path("runs") / "reproduce" / "neupims"),
+                    help="output directory (default runs/reproduce/neupims; --out experiments/figures regenerates the "
+                         "committed figure)")
     ap.add_argument("--replot", action="store_true", help="only redraw neupims_throughput.png from the CSVs a "
                     "full run wrote in --out (no simulation)")
     return ap

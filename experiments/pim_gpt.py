@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archsim.config import load_arch  # noqa: E402
+from archsim.shipped import shipped_dir  # noqa: E402
 from archsim.energy import EnergySpec, estimate_energy  # noqa: E402
 from archsim.serving import ServingOptions, load_request_dist, serve  # noqa: E402
 
@@ -42,7 +43,6 @@ PAPER = {"speedup vs GPU": (41, 137), "speedup vs CPU": (631, 1074),
          "energy eff. vs GPU": (123, 383), "energy eff. vs CPU": (320, 602)}
 SYSTEMS = {"PIM-GPT": ("pim_gpt", None), "T4": ("gpu_t4", None), "Xeon": ("cpu_xeon_gold_6154", "fp32")}
 ENERGY = {"PIM-GPT": EnergySpec(node_nm=28, vdd_v=0.9)}
-FIG = ROOT / "experiments" / "figures"
 
 
 def token(arch, model: str, context: int, dtype: str | None, spec: EnergySpec | None):
@@ -68,7 +68,7 @@ def at_mac_peak_ns(arch, r) -> float:
 def model_rows(models) -> list[dict]:
     """Per model: latency per token on each system, the four gains, the share of MACs placed on PIM, and the
     PIM-GPT latency and speedups at the PIM's MAC peak (``at_mac_peak_ns``)."""
-    archs = {name: load_arch(ROOT / "arch_configs" / f"{stem}.yaml") for name, (stem, _) in SYSTEMS.items()}
+    archs = {name: load_arch(shipped_dir("arch_configs") / f"{stem}.yaml") for name, (stem, _) in SYSTEMS.items()}
     rows = []
     for label, model in models:
         ns = {s: 0.0 for s in SYSTEMS}
@@ -149,7 +149,9 @@ def validation_checks(quick: bool):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="two models (test-suite size)")
-    ap.add_argument("--out", default=str(FIG))
+    ap.add_argument("--out", default=str(Path("runs") / "reproduce" / "pim_gpt"),
+                    help="output directory (default runs/reproduce/pim_gpt; --out experiments/figures regenerates the "
+                         "committed figure)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows = model_rows(MODELS[:1] + MODELS[3:4] if args.quick else MODELS)

@@ -38,12 +38,13 @@ sys.path.insert(0, str(ROOT))
 from archsim.config import load_arch  # noqa: E402
 from archsim.mapping.fusion import run_kernels  # noqa: E402
 from archsim.serving.coe import CoEOptions, footprint_nodes, serve_coe  # noqa: E402
+from archsim.shipped import shipped_dir  # noqa: E402
 from archsim.workload import load_workload  # noqa: E402
 from archsim.workload.fftconv import fftconv_trace  # noqa: E402
 from archsim.workload.training import training_step  # noqa: E402
 
 COE_REQUEST_OVERHEAD_US = 44014.0
-OUT = ROOT / "runs" / "reproduce" / "sn40l"
+OUT = Path("runs") / "reproduce" / "sn40l"
 
 # (group, label, arch, builder(quick) -> trace, paper fusion (lo, hi), paper HO extra (lo, hi), role)
 PREFILL_BATCH = 16
@@ -262,7 +263,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(OUT), help="directory for sn40l.csv and sn40l.png")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    archs = {n: load_arch(ROOT / "arch_configs" / f"{n}.yaml")
+    archs = {n: load_arch(shipped_dir("arch_configs") / f"{n}.yaml")
              for n in ("sn40l", "sn40l_socket", "sn40l_16", "dgx_a100", "dgx_h100")}
     if args.calibrate:
         fit = calibrate(archs)

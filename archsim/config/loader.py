@@ -37,6 +37,14 @@ class Arch:
     source: str = "<memory>"
     resolved: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The validated architecture as plain data, every default filled in (what ``summary.json`` records);
+        ``build_arch(arch.to_dict())`` gives an equal Arch."""
+        return {"name": self.name, "description": self.description, "clock_ghz": self.clock_ghz,
+                "engines": {n: p.model_dump(mode="json") for n, p in self.engines.items()},
+                "memories": {n: p.model_dump(mode="json") for n, p in self.memories.items()},
+                "links": {n: p.model_dump(mode="json") for n, p in self.links.items()}}
+
     def engine_clock_ghz(self, engine: str) -> float:
         """Clock of ``engine`` in GHz (its own ``clock_ghz`` if set, else the architecture's)."""
         own = getattr(self.engines[engine], "clock_ghz", None)

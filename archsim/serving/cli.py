@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -48,7 +49,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                              iterations=args.iterations, sim_layers=args.sim_layers, tp=args.tp, pp=args.pp,
                              warm_up_iterations=args.warm_up, seed=args.seed, weight_prefetch=not args.no_prefetch)
     options.check("archsim serve", "--")
-    out = output_dir(args.out if args.out else Path("runs") / f"{arch.name}__{args.model}__serve")
+    from archsim.report.provenance import default_run_dir, serving_provenance
+    from archsim.report.writers import prepare_run_dir
+
+    provenance = serving_provenance(arch, args.model, args.requests, vars(options), args.set)
+    settings = [f"{k}={v}" for k, v in sorted(vars(options).items()) if getattr(ServingOptions(batch=64), k) != v]
+    settings += [f"requests={args.requests}"] if args.requests != "sharegpt" else []
+    out = output_dir(args.out if args.out else default_run_dir(arch.name, f"{args.model}__serve", args.set, settings))
     r = serve(arch, args.model, dist, options)
     s = r.summary()
     print(f"{args.model} on {arch.name}: batch {options.batch} ({options.sub_batches} sub-batch"
@@ -61,11 +68,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for row in units.itertuples():
         util = "" if row.mac_utilization != row.mac_utilization else f"{100 * row.mac_utilization:.1f}"
         print(f"{row.component:<10}{row.kind:<10}{100 * row.busy_fraction:>8.1f}{util:>12}")
-    out.mkdir(parents=True, exist_ok=True)
+    replaced = prepare_run_dir(out, provenance)
+    if replaced:
+        print(f"\nnote: replaced the earlier run in {out} (it differed: {replaced})", file=sys.stderr)
     paths = [write_table(r.iterations, out / "iterations", args.format), write_table(r.ops, out / "ops", args.format),
              write_table(units, out / "units", args.format)]
     summary = out / "summary.json"
-    summary.write_text(json.dumps({**s, "options": {k: v for k, v in vars(options).items()}}, indent=2,
+    summary.write_text(json.dumps({**s, "options": {k: v for k, v in vars(options).items()},
+                                   "provenance": provenance}, indent=2,
                                   sort_keys=True, default=str) + "\n")
     paths.append(summary)
     print(f"\nwrote {', '.join(str(p) for p in paths)}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ARCH_DIR = Path(__file__).resolve().parents[2] / "arch_configs"
+from archsim.shipped import shipped_dir
+
+ARCH_DIR = shipped_dir("arch_configs")
 
 
 @dataclass(frozen=True)

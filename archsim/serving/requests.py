@@ -24,7 +24,9 @@ from archsim.errors import ConfigError
 
 def requests_dir() -> Path:
     """The directory of shipped request-length distributions."""
-    return Path(__file__).resolve().parents[2] / "workloads" / "requests"
+    from archsim.shipped import shipped_dir
+
+    return shipped_dir("workloads") / "requests"
 
 
 @dataclass(frozen=True)

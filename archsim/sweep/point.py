@@ -33,7 +33,8 @@ class Task:
     serve: dict[str, Any] | None = None   # serving options (a serving run instead of one simulate)
 
 
-def _workload_key(workload: Any, overrides: tuple[str, ...]) -> str:
+def workload_key(workload: Any, overrides: tuple[str, ...]) -> str:
+    """JSON text naming a workload and its overrides (an in-memory Trace by a digest of its ops)."""
     if isinstance(workload, str):
         return json.dumps([workload, list(overrides)])
     digest = hashlib.sha256(repr(workload).encode()).hexdigest()
@@ -43,7 +44,7 @@ def _workload_key(workload: Any, overrides: tuple[str, ...]) -> str:
 def config_hash(arch: dict[str, Any] | None, workload: Any, overrides: tuple[str, ...], mapper: str,
                 energy: dict[str, Any] | None, error: str = "", serve: dict[str, Any] | None = None) -> str:
     """SHA-256 (hex, 20 chars) of everything that determines a task's result."""
-    payload = {"arch": arch, "workload": _workload_key(workload, overrides), "mapper": mapper,
+    payload = {"arch": arch, "workload": workload_key(workload, overrides), "mapper": mapper,
                "energy": energy, "schema": RESULT_SCHEMA, "error": error}
     if serve is not None:
         payload["serve"] = serve

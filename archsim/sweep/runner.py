@@ -6,6 +6,11 @@ Rows are ordered by (point, workload), so the same sweep gives the same table on
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import math
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +19,11 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from archsim.sweep.executors import make_executor
-from archsim.sweep.point import Task, config_hash, run_task
+from archsim.sweep.executors import DEFAULT_RETRIES, make_executor
+from archsim.sweep.point import Task, workload_key, config_hash, run_task
 from archsim.sweep.space import expand
 from archsim.sweep.spec import SweepSpec
-from archsim.sweep.store import PointStore, write_table
+from archsim.sweep.store import PointStore, claim_out_dir, write_table
 
 
 # metric columns in this order first, the rest (util.*, bytes.*, energy_pj.*) alphabetically after them
@@ -38,11 +43,46 @@ class SweepOutcome:
     rejected: int
     wall_s: float
     paths: tuple[Path, ...] = field(default=())
+    definition_changed: bool = False    # the sweep's definition differs from the last run into out_dir
 
     @property
     def tasks(self) -> int:
         """Tasks in the table (points x workloads)."""
         return len(self.table)
+
+
+def definition_hash(spec: SweepSpec) -> str:
+    """SHA-256 (hex, 12 chars) of a sweep's definition: a rerun after an edit of the sweep file gets another."""
+    definition = {"base": spec.base, "workloads": [workload_key(w.name, w.overrides) for w in spec.workloads],
+                  "mode": spec.mode, "parameters": spec.parameters, "points": list(spec.points),
+                  "samples": spec.samples, "seed": spec.seed, "constraints": [c.text for c in spec.constraints],
+                  "fixed": spec.fixed, "energy": spec.energy.to_dict() if spec.energy is not None else None,
+                  "mapper": spec.mapper, "serve": spec.serve}
+    text = json.dumps(definition, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _as_text(value: Any) -> Any:
+    """A swept value as the text a sweep file spells it (``16``, ``true``, ``single``, ``[hbm, ddr]`` as JSON)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def swept_column(values: list[Any]) -> list[Any]:
+    """A swept key's column, storable as one typed column in CSV and Parquet alike.
+
+    Values of one type (ints and floats mixed count as numbers) are kept as they are; a column mixing types
+    (``[16, "auto"]``, ``[true, 2]``) or holding lists/mappings is stored as text, each value as the sweep file
+    spells it (``"16"``, ``"auto"``, ``"true"``), so both files hold the same strings and read back alike.
+    Missing values (a key absent from some list-mode points) stay missing.
+    """
+    present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+             for v in present}
+    if len(kinds) <= 1 and not kinds & {"list", "dict", "tuple"}:
+        return values      # the same list: kept as it is
+    return [_as_text(v) for v in values]
 
 
 def make_tasks(spec: SweepSpec) -> tuple[list[Task], list[tuple[int, dict[str, Any]]], int]:
@@ -70,8 +110,13 @@ def assemble(spec: SweepSpec, tasks: list[Task], values: dict[int, dict[str, Any
         row.update({k: (float("nan") if v is None else v) for k, v in out.get("metrics", {}).items()})
         row["config_hash"] = t.config_hash
         rows.append(row)
-    df = pd.DataFrame(rows)
     front = ["point", "workload", *spec.swept_keys, "status", "error"]
+    df = pd.DataFrame(rows, columns=None if rows else [*front, "config_hash"])
+    for key in spec.swept_keys:
+        column = list(df[key])
+        stored = swept_column(column)
+        if stored is not column:
+            df[key] = pd.Series(stored, index=df.index, dtype=object)
     rest = [c for c in df.columns if c not in front and c != "config_hash"]
     metric_cols = [c for c in HEADLINE_METRICS if c in rest] + sorted(c for c in rest if c not in HEADLINE_METRICS)
     return df[front + metric_cols + ["config_hash"]]
@@ -79,14 +124,19 @@ def assemble(spec: SweepSpec, tasks: list[Task], values: dict[int, dict[str, Any
 
 def run_sweep(spec: SweepSpec, out_dir: str | Path, *, scheduler: Any = None, workers: int | None = None,
               progress: bool = True, retry_failed: bool = False,
-              formats: tuple[str, ...] = ("csv", "parquet")) -> SweepOutcome:
+              formats: tuple[str, ...] = ("csv", "parquet"), retries: int = DEFAULT_RETRIES,
+              stop: threading.Event | None = None) -> SweepOutcome:
     """Run every task of ``spec`` not already in ``out_dir``'s store; write and return the table.
 
     ``scheduler``: a Dask scheduler address (or Client) - else a local process pool of ``workers``
-    processes (``workers=0`` runs in this process). ``retry_failed`` re-runs tasks stored as failed.
+    processes (``workers=0`` runs in this process). ``retry_failed`` re-runs tasks stored as failed;
+    ``retries``: times a point whose worker process died is run again (alone) before it is recorded as lost.
+    ``stop``: an event that, once set, stops the sweep (``SweepStopped``) and its workers; finished points stay
+    stored. ``out_dir`` holds one sweep: a different sweep (another name) there is a ConfigError (``claim_out_dir``).
     """
     start = time.perf_counter()
     out = Path(out_dir)
+    changed = claim_out_dir(out, spec.name, spec.source, definition_hash(spec))
     store = PointStore(out)
     tasks, point_values, rejected = make_tasks(spec)
     values = dict(point_values)
@@ -109,26 +159,20 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, scheduler: Any = None, wo
     bar.set_postfix(failed=failed, cached=cached)
     computed = 0
     if pending:
-        executor = make_executor(scheduler, workers)
-        try:
-            futures = {executor.submit(run_task, t): t for t in pending}
-            for fut in executor.as_completed(futures):
-                task = futures[fut]
-                try:
-                    result = fut.result()
+        executor = make_executor(scheduler, workers, retries)
+        # closing the generator (also on KeyboardInterrupt) stops the executor's worker processes
+        with contextlib.closing(executor.run(run_task, pending, stop)) as finished, bar:
+            for task, result in finished:
+                if not result.pop("lost", False):
                     store.put(result)   # deterministic outcome (ok or an exception the point raised)
-                except Exception as exc:  # the worker itself died: record, but do not store (retry next run)
-                    result = {"config_hash": task.config_hash, "status": "failed",
-                              "error": f"worker lost: {type(exc).__name__}: {exc}", "metrics": {}}
+                # a point whose worker died every time is recorded but not stored: the next run retries it
                 outputs[task.config_hash] = result
                 computed += 1
                 failed += result["status"] == "failed"
                 bar.update(1)
                 bar.set_postfix(failed=failed, cached=cached)
-        finally:
-            executor.close()
     bar.close()
     table = assemble(spec, tasks, values, outputs)
     paths = write_table(table, out, formats)
     return SweepOutcome(table, out, computed, cached, int((table.status == "failed").sum()), rejected,
-                        time.perf_counter() - start, tuple(paths))
+                        time.perf_counter() - start, tuple(paths), changed)

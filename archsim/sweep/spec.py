@@ -113,6 +113,65 @@ def _workloads(raw: Any, src: str, root: Path) -> tuple[WorkloadSpec, ...]:
     return tuple(specs)
 
 
+def _check_arch_keys(spec: SweepSpec) -> None:
+    """Every dotted architecture key the sweep sets (``parameters``, ``points``, ``fixed``) must name a key of the
+    base architecture's schema: a misspelt key is one ConfigError naming the sweep file and the key, before any
+    point runs. (A bad *value* stays a failed point: sweeps explore values some of which are invalid.)"""
+    from archsim.config.loader import apply_overrides, build_arch
+
+    settings: dict[str, tuple[str, Any]] = {}
+    for key, value in spec.fixed.items():
+        settings.setdefault(str(key), (f"fixed.{key}", value))
+    for key, values in spec.parameters.items():
+        settings.setdefault(key, (f"parameters.{key}", values[0]))
+    for i, point in enumerate(spec.points):
+        for key, value in point.items():
+            settings.setdefault(str(key), (f"points[{i}].{key}", value))
+    for key, (where, value) in settings.items():
+        if key.startswith(SERVE_PREFIX):
+            continue          # serving options are checked against ServingOptions in build_sweep
+        try:
+            build_arch(apply_overrides(spec.base, [*spec.fixed.items(), (key, value)], spec.base_source),
+                       spec.base_source)
+        except ConfigError as exc:
+            unknown = exc.problem.startswith("unknown key") and exc.key_path == key
+            missing = "does not exist" in exc.problem or "parent is not a mapping" in exc.problem
+            if missing:
+                node: Any = spec.base
+                for part in exc.key_path.split(".")[:-1]:
+                    node = node.get(part, {}) if isinstance(node, dict) else {}
+                if isinstance(node, dict) and node:
+                    exc.expected = f"one of {sorted(node)}"
+            if unknown or missing:
+                raise ConfigError(spec.source, where, f"not a key of the architecture {spec.base_source}: "
+                                  f"{exc.key_path}: {exc.problem}", expected=exc.expected
+                                  or "an existing dotted key (engines.<name>.<key>, memories.<name>.<key>, ...)"
+                                  ) from None
+
+
+def _check_workloads(specs: tuple[WorkloadSpec, ...], src: str, root: Path) -> None:
+    """Every workload of the sweep must exist (a zoo name or a file) and take its ``set:`` overrides: a misspelt
+    name is one located error before any point runs, not a failed row per point."""
+    from archsim.errors import WorkloadError
+    from archsim.workload.knobs import parse_knobs
+    from archsim.workload.loader import MODEL_SUFFIXES, TRACE_SUFFIXES, resolve_zoo_name
+
+    for i, wl in enumerate(specs):
+        if not isinstance(wl.name, str):
+            continue          # an in-memory Trace from the Python API
+        path = Path(wl.name)
+        if path.suffix.lower() in (*MODEL_SUFFIXES, *TRACE_SUFFIXES, ".csv", ".onnx") or "/" in wl.name:
+            if not path.is_file():
+                raise ConfigError(src, f"workloads[{i}]", "workload file not found", value=wl.name, has_value=True,
+                                  expected=f"a zoo model name or an existing file (looked for {root / wl.name})")
+        else:
+            try:
+                resolve_zoo_name(wl.name)
+            except WorkloadError as exc:
+                raise ConfigError(src, f"workloads[{i}]", str(exc)) from None
+        parse_knobs(wl.overrides, f"{src}: workloads[{i}].set")
+
+
 def build_sweep(data: Mapping[str, Any], source: str | Path = "<memory>", root: Path | None = None,
                 workloads: tuple[WorkloadSpec, ...] | None = None) -> SweepSpec:
     """Validate a sweep mapping. ``base`` may be a path (relative to ``root``) or an arch mapping;
@@ -202,7 +261,10 @@ def build_sweep(data: Mapping[str, Any], source: str | Path = "<memory>", root: 
         raw_constraints = [raw_constraints]
     constraints = tuple(Constraint(str(c), spec.swept_keys, src, f"constraints[{i}]")
                         for i, c in enumerate(raw_constraints))
-    return SweepSpec(**{**spec.__dict__, "constraints": constraints})
+    spec = SweepSpec(**{**spec.__dict__, "constraints": constraints})
+    _check_arch_keys(spec)
+    _check_workloads(spec.workloads, src, root)
+    return spec
 
 
 def load_sweep(path: str | Path) -> SweepSpec:

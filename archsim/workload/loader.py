@@ -21,7 +21,9 @@ TRACE_SUFFIXES = (".parquet", ".pq")
 
 def zoo_dir() -> Path:
     """The directory of shipped model files (``workloads/`` next to the ``archsim`` package)."""
-    return Path(__file__).resolve().parents[2] / "workloads"
+    from archsim.shipped import shipped_dir
+
+    return shipped_dir("workloads")
 
 
 def _zoo_files() -> dict[str, Path]:
