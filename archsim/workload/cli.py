@@ -8,10 +8,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from archsim.trace.io import write_trace
-from archsim.workload.loader import load_workload
-from archsim.workload.scalesim_topology import write_topology_trace
-
 FORMATS = ("csv", "parquet", "scalesim")
 
 
@@ -36,6 +32,10 @@ def add_subcommand(subparsers) -> None:
 
 def run_lower(args: argparse.Namespace) -> int:
     """Lower ``args.workload`` and write it to ``args.output``; prints a one-line summary; returns 0."""
+    from archsim.trace.io import write_trace
+    from archsim.workload.loader import load_workload
+    from archsim.workload.scalesim_topology import write_topology_trace
+
     trace = load_workload(args.workload, args.overrides)
     fmt = args.format or ("parquet" if args.output.suffix.lower() in (".parquet", ".pq") else "csv")
     args.output.parent.mkdir(parents=True, exist_ok=True)
