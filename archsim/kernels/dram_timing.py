@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 # Command codes (must match archsim.hw.dram.standards).
 ACT, PRE, RD, WR, RDA, WRA, REF = 0, 1, 2, 3, 4, 5, 6
@@ -58,7 +59,7 @@ STALL_CYCLES = 1 << 22
 B_ACT, B_RD, B_WR, B_OPEN_CYCLES = 0, 1, 2, 3
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_col, p, cons, wins):
     """Run the controller/device model over a request stream.
 
@@ -128,7 +129,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     hit_cnt = np.zeros((nch, nb), np.int64)
     act_conflict = np.zeros((nch, nb), np.bool_)
     open_since = np.zeros((nch, nb), np.int64)
-    earliest = np.zeros((nch, nb, NCMD), np.int64)
+    earliest = np.zeros((nch, NCMD, nb), np.int64)  # [channel, command, bank]: banks contiguous
     nw = wins.shape[0]
     wmax = 1
     for w in range(nw):
@@ -138,6 +139,11 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     ring_cnt = np.zeros((nch, ranks, max(nw, 1)), np.int64)
     ring_pos = np.zeros((nch, ranks, max(nw, 1)), np.int64)
     qidx = np.zeros(nch, np.int64)
+    # a scan's candidate queues (occupied, bank_wake passed): bit q % 64 of word q // 64
+    n_words = (nb + 63) // 64
+    never = np.int64(1) << 62
+    bank_wake = np.zeros((nch, nb), np.int64)  # no command of this bank queue can be ready before this cycle
+    cand = np.zeros(n_words, np.int64)
     draining = np.zeros(nch, np.int64)
     wake = np.zeros(nch, np.int64)          # no command can be ready before this cycle
     sched_blocked = np.zeros(nch, np.int64)  # 1: read queue scan found no room; 2: write buffer scan
@@ -181,50 +187,112 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     nready = 0
                     for x in range(r * bpr, (r + 1) * bpr):
                         if open_row[ch, x] >= 0:
-                            if t >= earliest[ch, x, PRE]:
+                            if t >= earliest[ch, PRE, x]:
                                 b = x
                                 cmd = PRE
                                 break
-                        elif t >= earliest[ch, x, REF]:
+                        elif t >= earliest[ch, REF, x]:
                             nready += 1
                     if cmd < 0 and nready == bpr:
                         b = r * bpr
                         cmd = REF
                 # ---- FR-FCFS over the bank queues, round robin ----
                 if cmd < 0 and cq_total[ch] > 0 and (slot == 1 or t >= wake[ch]):
-                    for _ in range(nb):
-                        q = qidx[ch] + 1
-                        if q == nb:
-                            q = 0
-                        qidx[ch] = q
-                        n_q = cq_len[ch, q]
-                        if n_q == 0 or (in_ref[ch] and q // bpr == ref_rank[ch]):
+                    # candidates: occupied queues whose bank_wake has passed (the others' earliest bound
+                    # goes to best); they are visited in round-robin order after qidx, and the one a
+                    # command is taken from becomes qidx (a scan that finds nothing leaves it as it was)
+                    best = never
+                    for wd in range(n_words):
+                        m = np.int64(0)
+                        lo = np.uint64(wd * 64)
+                        # unsigned bank index: no negative-index wrap, so the loop vectorises with plain loads
+                        for x in range(lo, np.uint64(min(nb, wd * 64 + 64))):
+                            wv = bank_wake[ch, x]
+                            if cq_len[ch, x] > 0:
+                                if wv <= t:
+                                    m |= np.int64(1) << np.int64(x - lo)
+                                elif wv < best:
+                                    best = wv
+                        cand[wd] = m
+                    pos = qidx[ch] + 1
+                    if pos == nb:
+                        pos = 0
+                    left = nb
+                    while left > 0:
+                        off = pos & 63
+                        span = min(64 - off, nb - pos, left)
+                        bits = cand[pos >> 6] >> off
+                        if span < 64:
+                            bits &= (np.int64(1) << span) - 1
+                        if bits == 0:
+                            left -= span
+                            pos += span
+                            if pos == nb:
+                                pos = 0
                             continue
+                        z = trailing_zeros(bits)
+                        q = pos + z
+                        left -= z + 1
+                        pos = q + 1
+                        if pos == nb:
+                            pos = 0
+                        n_q = cq_len[ch, q]
                         orow = open_row[ch, q]
+                        if in_ref[ch] and q // bpr == ref_rank[ch]:
+                            # its rank is refreshing: skipped; its timing bound still counts for wake
+                            if orow < 0:
+                                wv = earliest[ch, ACT, q]
+                                rank = q // bpr
+                                for w in range(nw):
+                                    if ring_cnt[ch, rank, w] >= wins[w, 0]:
+                                        v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+                                        if v > wv:
+                                            wv = v
+                            else:
+                                wv = never
+                                for i in range(n_q):
+                                    if req_row[cq[ch, q, i]] == orow:
+                                        v = earliest[ch, cq_type[ch, q, i], q]
+                                    elif i == 0:
+                                        v = earliest[ch, PRE, q]
+                                    else:
+                                        continue
+                                    if v < wv:
+                                        wv = v
+                            if wv < best:
+                                best = wv
+                            continue
                         if orow < 0:
                             # every entry needs the same ACT: ready for the oldest iff ready at all
-                            if t < earliest[ch, q, ACT]:
-                                continue
+                            wv = earliest[ch, ACT, q]
                             rank = q // bpr
-                            ok = True
                             for w in range(nw):
                                 if ring_cnt[ch, rank, w] >= wins[w, 0]:
-                                    if t < ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]:
-                                        ok = False
-                            if not ok:
+                                    v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+                                    if v > wv:
+                                        wv = v
+                            if t < wv:
+                                bank_wake[ch, q] = wv
+                                if wv < best:
+                                    best = wv
                                 continue
                             b = q
                             cmd = ACT
                             entry = 0
+                            qidx[ch] = q
                             break
-                        if (t < earliest[ch, q, RD] and t < earliest[ch, q, WR] and t < earliest[ch, q, RDA]
-                                and t < earliest[ch, q, WRA] and t < earliest[ch, q, PRE]):
-                            continue  # nothing this bank could issue is ready yet
+                        # the first ready entry; else the earliest cycle one could be ready by timing alone
+                        # (a write waiting for a read, or a precharge held back for pending row hits, waits
+                        # for a command of this bank, which resets bank_wake)
+                        bound = never
                         for i in range(n_q):
                             req = cq[ch, q, i]
                             typ = cq_type[ch, q, i]
                             if orow == req_row[req]:
-                                if t < earliest[ch, q, typ]:
+                                e = earliest[ch, typ, q]
+                                if t < e:
+                                    if e < bound:
+                                        bound = e
                                     continue
                                 if typ == WR or typ == WRA:
                                     # write-after-read to the same column waits for the read
@@ -245,7 +313,12 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             else:
                                 # only the oldest command of a bank may close its row, and only when no
                                 # later row hit is pending or row_hit_cap hits were served already
-                                if i != 0 or t < earliest[ch, q, PRE]:
+                                if i != 0:
+                                    continue
+                                e = earliest[ch, PRE, q]
+                                if t < e:
+                                    if e < bound:
+                                        bound = e
                                     continue
                                 pending_hit = False
                                 for j in range(n_q):
@@ -259,36 +332,14 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                                 ondemand = True
                                 break
                         if cmd >= 0:
+                            qidx[ch] = q
                             break
+                        bank_wake[ch, q] = bound
+                        if bound < best:
+                            best = bound
                     if cmd < 0 and slot == 0:
-                        # nothing ready: no queued command can be before this bound unless a command
-                        # issues or is enqueued (both reset it)
-                        best = np.int64(1) << 62
-                        for x in range(nb):
-                            n_q = cq_len[ch, x]
-                            if n_q == 0:
-                                continue
-                            orow = open_row[ch, x]
-                            if orow < 0:
-                                wv = earliest[ch, x, ACT]
-                                rank = x // bpr
-                                for w in range(nw):
-                                    if ring_cnt[ch, rank, w] >= wins[w, 0]:
-                                        v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
-                                        if v > wv:
-                                            wv = v
-                                if wv < best:
-                                    best = wv
-                            else:
-                                for i in range(n_q):
-                                    if req_row[cq[ch, x, i]] == orow:
-                                        wv = earliest[ch, x, cq_type[ch, x, i]]
-                                    elif i == 0:
-                                        wv = earliest[ch, x, PRE]
-                                    else:
-                                        continue
-                                    if wv < best:
-                                        best = wv
+                        # nothing ready: no queued command can be ready before the earliest bank bound
+                        # unless a command issues (wake = 0) or is enqueued (lowers it)
                         wake[ch] = best if best > t else t + 1
                 if cmd < 0:
                     break
@@ -299,6 +350,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         break
                 # ---------------- issue ----------------
                 counts[ch, cmd] += 1
+                bank_wake[ch, b] = 0
                 if n_log < log_cap:
                     cmd_log[n_log, 0] = t
                     cmd_log[n_log, 1] = ch
@@ -377,20 +429,21 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     lvl = cons[k, 2]
                     when = t + cons[k, 3]
                     if lvl == L_BANK:
-                        if earliest[ch, b, nxc] < when:
-                            earliest[ch, b, nxc] = when
+                        if earliest[ch, nxc, b] < when:
+                            earliest[ch, nxc, b] = when
                         continue
                     if lvl == L_BANKGROUP:
                         lo, hi = gbase, gbase + bpg
                     elif lvl == L_RANK:
                         lo, hi = rbase, rbase + bpr
-                    else:
+                    elif lvl == L_CHANNEL:
                         lo, hi = 0, nb
+                    else:  # L_OTHER_RANKS: the banks below and above this rank
+                        lo, hi = 0, rbase
+                        for x in range(rbase + bpr, nb):
+                            earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
                     for x in range(lo, hi):
-                        if lvl == L_OTHER_RANKS and x >= rbase and x < rbase + bpr:
-                            continue
-                        if earliest[ch, x, nxc] < when:
-                            earliest[ch, x, nxc] = when
+                        earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
                 first = cmd
                 wake[ch] = 0
                 sched_blocked[ch] = 0
@@ -444,8 +497,30 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     cq_total[ch] += 1
                     moved = True
                     last_progress = t
-                    if wake[ch] > t + 1:
-                        wake[ch] = t + 1
+                    # the new command's own lower bound (the one the idle scan computes): nothing that
+                    # was queued before became ready any earlier
+                    if wake[ch] > t + 1 or bank_wake[ch, b] > t + 1:
+                        orow = open_row[ch, b]
+                        if orow < 0:
+                            wv = earliest[ch, ACT, b]
+                            rank = b // bpr
+                            for w in range(nw):
+                                if ring_cnt[ch, rank, w] >= wins[w, 0]:
+                                    v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+                                    if v > wv:
+                                        wv = v
+                        elif req_row[req] == orow:
+                            wv = earliest[ch, typ, b]
+                        elif k == 0:
+                            wv = earliest[ch, PRE, b]
+                        else:
+                            wv = never
+                        if wv <= t:
+                            wv = t + 1
+                        if wv < wake[ch]:
+                            wake[ch] = wv
+                        if wv < bank_wake[ch, b]:
+                            bank_wake[ch, b] = wv
                     if use_w:
                         for j in range(i, qlen - 1):
                             wq[ch, j] = wq[ch, j + 1]
