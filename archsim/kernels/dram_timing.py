@@ -162,8 +162,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     t = 0
     while True:
         # ---------------- controllers ----------------
+        ref_due = ref_interval > 0 and t > 0 and t % ref_interval == 0
         for ch in range(nch):
-            if ref_interval > 0 and t > 0 and t % ref_interval == 0:
+            if ref_due:
                 if ref_len[ch] < RF:
                     ref_q[ch, (ref_head[ch] + ref_len[ch]) % RF] = next_rank[ch]
                     ref_len[ch] += 1
@@ -440,9 +441,10 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         lo, hi = 0, nb
                     else:  # L_OTHER_RANKS: the banks below and above this rank
                         lo, hi = 0, rbase
-                        for x in range(rbase + bpr, nb):
+                        for x in range(np.uint64(rbase + bpr), np.uint64(nb)):
                             earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
-                    for x in range(lo, hi):
+                    # unsigned bank index: no negative-index wrap, so the update vectorises
+                    for x in range(np.uint64(lo), np.uint64(hi)):
                         earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
                 first = cmd
                 wake[ch] = 0
