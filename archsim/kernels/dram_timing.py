@@ -123,6 +123,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     wq_len = np.zeros(nch, np.int64)
     cq = np.zeros((nch, nb, C), np.int64)
     cq_type = np.zeros((nch, nb, C), np.int64)
+    cq_row = np.zeros((nch, nb, C), np.int64)  # the row of each queued command (saves a dependent load)
     cq_len = np.zeros((nch, nb), np.int64)
     cq_total = np.zeros(nch, np.int64)
     open_row = np.full((nch, nb), -1, np.int64)
@@ -146,7 +147,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     cand = np.zeros(n_words, np.int64)
     draining = np.zeros(nch, np.int64)
     wake = np.zeros(nch, np.int64)          # no command can be ready before this cycle
-    sched_blocked = np.zeros(nch, np.int64)  # 1: read queue scan found no room; 2: write buffer scan
+    # 1: the read queue scan found no bank with room; 2: the write buffer scan did (until a column command
+    # frees a slot or a request arrives)
+    sched_blocked = np.zeros(nch, np.int64)
     raw_hold = np.zeros(nch, np.bool_)       # a drain just stopped at a read-after-write hazard
     last_progress = 0
     # refresh: FIFO of ranks due, per channel
@@ -164,6 +167,13 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
         # ---------------- controllers ----------------
         ref_due = ref_interval > 0 and t > 0 and t % ref_interval == 0
         for ch in range(nch):
+            # a channel with nothing due this cycle (no refresh, no command can be ready, no transaction
+            # to move and no write drain to start) is skipped: its body would change nothing
+            if (not ref_due and ref_len[ch] == 0 and rq_len[ch] == 0 and draining[ch] == 0 and not raw_hold[ch]
+                    and (cq_total[ch] == 0 or t < wake[ch])
+                    and (wq_len[ch] == 0 or (wq_len[ch] < Q and (cq_total[ch] > 0 or wq_len[ch] <= drain_low)
+                                             and not (flush and nxt >= n and cq_total[ch] == 0)))):
+                continue
             if ref_due:
                 if ref_len[ch] < RF:
                     ref_q[ch, (ref_head[ch] + ref_len[ch]) % RF] = next_rank[ch]
@@ -252,7 +262,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             else:
                                 wv = never
                                 for i in range(n_q):
-                                    if req_row[cq[ch, q, i]] == orow:
+                                    if cq_row[ch, q, i] == orow:
                                         v = earliest[ch, cq_type[ch, q, i], q]
                                     elif i == 0:
                                         v = earliest[ch, PRE, q]
@@ -289,7 +299,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         for i in range(n_q):
                             req = cq[ch, q, i]
                             typ = cq_type[ch, q, i]
-                            if orow == req_row[req]:
+                            if orow == cq_row[ch, q, i]:
                                 e = earliest[ch, typ, q]
                                 if t < e:
                                     if e < bound:
@@ -301,7 +311,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                                     for j in range(i):
                                         tj = cq_type[ch, q, j]
                                         rj = cq[ch, q, j]
-                                        if ((tj == RD or tj == RDA) and req_row[rj] == req_row[req]
+                                        if ((tj == RD or tj == RDA) and cq_row[ch, q, j] == orow
                                                 and req_col[rj] == req_col[req]):
                                             dep = True
                                             break
@@ -323,7 +333,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                                     continue
                                 pending_hit = False
                                 for j in range(n_q):
-                                    if req_row[cq[ch, q, j]] == orow:
+                                    if cq_row[ch, q, j] == orow:
                                         pending_hit = True
                                         break
                                 if pending_hit and hit_cnt[ch, q] < cap:
@@ -361,6 +371,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     n_log += 1
                 if is_col:
                     last_progress = t
+                    sched_blocked[ch] = 0  # its command queue has room again: a blocked move may go
                     req = cq[ch, b, entry]
                     is_rd = cmd == RD or cmd == RDA
                     base = S_RD_HIT if is_rd else S_WR_HIT
@@ -384,6 +395,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     for j in range(entry, n_q - 1):
                         cq[ch, b, j] = cq[ch, b, j + 1]
                         cq_type[ch, b, j] = cq_type[ch, b, j + 1]
+                        cq_row[ch, b, j] = cq_row[ch, b, j + 1]
                     cq_len[ch, b] = n_q - 1
                     cq_total[ch] -= 1
                     if cmd == RD or cmd == WR:
@@ -448,7 +460,6 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
                 first = cmd
                 wake[ch] = 0
-                sched_blocked[ch] = 0
 
             # ---- move one transaction into the command queues ----
             if raw_hold[ch]:
@@ -495,6 +506,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     k = cq_len[ch, b]
                     cq[ch, b, k] = req
                     cq_type[ch, b, k] = typ
+                    cq_row[ch, b, k] = req_row[req]
                     cq_len[ch, b] = k + 1
                     cq_total[ch] += 1
                     moved = True
