@@ -124,6 +124,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     cq = np.zeros((nch, nb, C), np.int64)
     cq_type = np.zeros((nch, nb, C), np.int64)
     cq_row = np.zeros((nch, nb, C), np.int64)  # the row of each queued command (saves a dependent load)
+    row_hits = np.zeros((nch, nb, NCMD), np.int64)  # queued commands of each type that hit the open row
     cq_len = np.zeros((nch, nb), np.int64)
     cq_total = np.zeros(nch, np.int64)
     open_row = np.full((nch, nb), -1, np.int64)
@@ -295,6 +296,18 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         # the first ready entry; else the earliest cycle one could be ready by timing alone
                         # (a write waiting for a read, or a precharge held back for pending row hits, waits
                         # for a command of this bank, which resets bank_wake)
+                        # by timing alone: the earliest any queued row hit, or the head's precharge, could go
+                        bound = never
+                        for c in range(RD, WRA + 1):
+                            if row_hits[ch, q, c] > 0 and earliest[ch, c, q] < bound:
+                                bound = earliest[ch, c, q]
+                        if cq_row[ch, q, 0] != orow and earliest[ch, PRE, q] < bound:
+                            bound = earliest[ch, PRE, q]
+                        if t < bound:
+                            bank_wake[ch, q] = bound
+                            if bound < best:
+                                best = bound
+                            continue
                         bound = never
                         for i in range(n_q):
                             req = cq[ch, q, i]
@@ -398,17 +411,23 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         cq_row[ch, b, j] = cq_row[ch, b, j + 1]
                     cq_len[ch, b] = n_q - 1
                     cq_total[ch] -= 1
+                    row_hits[ch, b, cmd] -= 1
                     if cmd == RD or cmd == WR:
                         hit_cnt[ch, b] += 1
                     else:
                         bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                         open_row[ch, b] = -1
+                        for c in range(RD, WRA + 1):
+                            row_hits[ch, b, c] = 0
                         hit_cnt[ch, b] = 0
                         act_conflict[ch, b] = False
                 elif cmd == ACT:
                     req = cq[ch, b, entry]
                     open_row[ch, b] = req_row[req]
                     hit_cnt[ch, b] = 0
+                    for j in range(cq_len[ch, b]):
+                        if cq_row[ch, b, j] == open_row[ch, b]:
+                            row_hits[ch, b, cq_type[ch, b, j]] += 1
                     open_since[ch, b] = t
                     bank_stats[ch, b, B_ACT] += 1
                     rank = b // bpr
@@ -426,6 +445,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                     open_row[ch, b] = -1
                     hit_cnt[ch, b] = 0
+                    for c in range(RD, WRA + 1):
+                        row_hits[ch, b, c] = 0
                     act_conflict[ch, b] = ondemand
                     if ondemand:
                         stats[ch, S_ONDEMAND_PRE] += 1
@@ -507,6 +528,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     cq[ch, b, k] = req
                     cq_type[ch, b, k] = typ
                     cq_row[ch, b, k] = req_row[req]
+                    if req_row[req] == open_row[ch, b]:
+                        row_hits[ch, b, typ] += 1
                     cq_len[ch, b] = k + 1
                     cq_total[ch] += 1
                     moved = True
