@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="archsim_numba_cold_") as cache:
             cold_env = dict(env, NUMBA_CACHE_DIR=cache)
             for label, argv_ in list(commands.items())[1:]:
-                print(f"{label + ' (cold cache: compiles)':<44}{run_s(argv_, cold_env, 1):>9.3f}", flush=True)
+                print(f"{label + ' (cold cache: compiles)':<60}{run_s(argv_, cold_env, 1):>9.3f}", flush=True)
     print("\nin-process split (best of the repeats): import the command, Numba target init, run (cache load + sim)")
     for label, argv_ in list(commands.items())[1:]:
         code = SPLIT.format(imports=IMPORTS[argv_[0]])
