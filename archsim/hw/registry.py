@@ -5,7 +5,8 @@ validates its YAML parameters, the class that models it and the function that pr
 
     register(ComponentKind("systolic", "engine", SystolicParams, SystolicArray, pricer=price_systolic))
 
-Built-in kinds are found by importing every module of the ``archsim.hw`` package (no hand-kept list), so
+Built-in kinds are found by importing every module of the ``archsim.hw`` package (no hand-kept list; a
+sub-package registers its kinds in its ``kind`` module, so that the package itself stays cheap to import), so
 adding a kind is one new module plus its preset YAML; a kind registered from anywhere else (a plug-in, a
 test) works the same way once its module has been imported.
 
@@ -60,7 +61,7 @@ def load_builtin_kinds() -> None:
 
     for info in pkgutil.iter_modules(hw.__path__):
         if info.name not in _NOT_KINDS:
-            importlib.import_module(f"archsim.hw.{info.name}")
+            importlib.import_module(f"archsim.hw.{info.name}.kind" if info.ispkg else f"archsim.hw.{info.name}")
     _loaded = True
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 # Command codes (must match archsim.hw.dram.standards).
 ACT, PRE, RD, WR, RDA, WRA, REF = 0, 1, 2, 3, 4, 5, 6
@@ -58,7 +59,7 @@ STALL_CYCLES = 1 << 22
 B_ACT, B_RD, B_WR, B_OPEN_CYCLES = 0, 1, 2, 3
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_col, p, cons, wins):
     """Run the controller/device model over a request stream.
 
@@ -122,13 +123,15 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     wq_len = np.zeros(nch, np.int64)
     cq = np.zeros((nch, nb, C), np.int64)
     cq_type = np.zeros((nch, nb, C), np.int64)
+    cq_row = np.zeros((nch, nb, C), np.int64)  # the row of each queued command (saves a dependent load)
+    row_hits = np.zeros((nch, nb, NCMD), np.int64)  # queued commands of each type that hit the open row
     cq_len = np.zeros((nch, nb), np.int64)
     cq_total = np.zeros(nch, np.int64)
     open_row = np.full((nch, nb), -1, np.int64)
     hit_cnt = np.zeros((nch, nb), np.int64)
     act_conflict = np.zeros((nch, nb), np.bool_)
     open_since = np.zeros((nch, nb), np.int64)
-    earliest = np.zeros((nch, nb, NCMD), np.int64)
+    earliest = np.zeros((nch, NCMD, nb), np.int64)  # [channel, command, bank]: banks contiguous
     nw = wins.shape[0]
     wmax = 1
     for w in range(nw):
@@ -138,9 +141,16 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     ring_cnt = np.zeros((nch, ranks, max(nw, 1)), np.int64)
     ring_pos = np.zeros((nch, ranks, max(nw, 1)), np.int64)
     qidx = np.zeros(nch, np.int64)
+    # a scan's candidate queues (occupied, bank_wake passed): bit q % 64 of word q // 64
+    n_words = (nb + 63) // 64
+    never = np.int64(1) << 62
+    bank_wake = np.zeros((nch, nb), np.int64)  # no command of this bank queue can be ready before this cycle
+    cand = np.zeros(n_words, np.int64)
     draining = np.zeros(nch, np.int64)
     wake = np.zeros(nch, np.int64)          # no command can be ready before this cycle
-    sched_blocked = np.zeros(nch, np.int64)  # 1: read queue scan found no room; 2: write buffer scan
+    # 1: the read queue scan found no bank with room; 2: the write buffer scan did (until a column command
+    # frees a slot or a request arrives)
+    sched_blocked = np.zeros(nch, np.int64)
     raw_hold = np.zeros(nch, np.bool_)       # a drain just stopped at a read-after-write hazard
     last_progress = 0
     # refresh: FIFO of ranks due, per channel
@@ -156,8 +166,16 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     t = 0
     while True:
         # ---------------- controllers ----------------
+        ref_due = ref_interval > 0 and t > 0 and t % ref_interval == 0
         for ch in range(nch):
-            if ref_interval > 0 and t > 0 and t % ref_interval == 0:
+            # a channel with nothing due this cycle (no refresh, no command can be ready, no transaction
+            # to move and no write drain to start) is skipped: its body would change nothing
+            if (not ref_due and ref_len[ch] == 0 and rq_len[ch] == 0 and draining[ch] == 0 and not raw_hold[ch]
+                    and (cq_total[ch] == 0 or t < wake[ch])
+                    and (wq_len[ch] == 0 or (wq_len[ch] < Q and (cq_total[ch] > 0 or wq_len[ch] <= drain_low)
+                                             and not (flush and nxt >= n and cq_total[ch] == 0)))):
+                continue
+            if ref_due:
                 if ref_len[ch] < RF:
                     ref_q[ch, (ref_head[ch] + ref_len[ch]) % RF] = next_rank[ch]
                     ref_len[ch] += 1
@@ -181,50 +199,124 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     nready = 0
                     for x in range(r * bpr, (r + 1) * bpr):
                         if open_row[ch, x] >= 0:
-                            if t >= earliest[ch, x, PRE]:
+                            if t >= earliest[ch, PRE, x]:
                                 b = x
                                 cmd = PRE
                                 break
-                        elif t >= earliest[ch, x, REF]:
+                        elif t >= earliest[ch, REF, x]:
                             nready += 1
                     if cmd < 0 and nready == bpr:
                         b = r * bpr
                         cmd = REF
                 # ---- FR-FCFS over the bank queues, round robin ----
                 if cmd < 0 and cq_total[ch] > 0 and (slot == 1 or t >= wake[ch]):
-                    for _ in range(nb):
-                        q = qidx[ch] + 1
-                        if q == nb:
-                            q = 0
-                        qidx[ch] = q
-                        n_q = cq_len[ch, q]
-                        if n_q == 0 or (in_ref[ch] and q // bpr == ref_rank[ch]):
+                    # candidates: occupied queues whose bank_wake has passed (the others' earliest bound
+                    # goes to best); they are visited in round-robin order after qidx, and the one a
+                    # command is taken from becomes qidx (a scan that finds nothing leaves it as it was)
+                    best = never
+                    for wd in range(n_words):
+                        m = np.int64(0)
+                        lo = np.uint64(wd * 64)
+                        # unsigned bank index: no negative-index wrap, so the loop vectorises with plain loads
+                        for x in range(lo, np.uint64(min(nb, wd * 64 + 64))):
+                            wv = bank_wake[ch, x]
+                            if cq_len[ch, x] > 0:
+                                if wv <= t:
+                                    m |= np.int64(1) << np.int64(x - lo)
+                                elif wv < best:
+                                    best = wv
+                        cand[wd] = m
+                    pos = qidx[ch] + 1
+                    if pos == nb:
+                        pos = 0
+                    left = nb
+                    while left > 0:
+                        off = pos & 63
+                        span = min(64 - off, nb - pos, left)
+                        bits = cand[pos >> 6] >> off
+                        if span < 64:
+                            bits &= (np.int64(1) << span) - 1
+                        if bits == 0:
+                            left -= span
+                            pos += span
+                            if pos == nb:
+                                pos = 0
                             continue
+                        z = trailing_zeros(bits)
+                        q = pos + z
+                        left -= z + 1
+                        pos = q + 1
+                        if pos == nb:
+                            pos = 0
+                        n_q = cq_len[ch, q]
                         orow = open_row[ch, q]
+                        if in_ref[ch] and q // bpr == ref_rank[ch]:
+                            # its rank is refreshing: skipped; its timing bound still counts for wake
+                            if orow < 0:
+                                wv = earliest[ch, ACT, q]
+                                rank = q // bpr
+                                for w in range(nw):
+                                    if ring_cnt[ch, rank, w] >= wins[w, 0]:
+                                        v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+                                        if v > wv:
+                                            wv = v
+                            else:
+                                wv = never
+                                for i in range(n_q):
+                                    if cq_row[ch, q, i] == orow:
+                                        v = earliest[ch, cq_type[ch, q, i], q]
+                                    elif i == 0:
+                                        v = earliest[ch, PRE, q]
+                                    else:
+                                        continue
+                                    if v < wv:
+                                        wv = v
+                            if wv < best:
+                                best = wv
+                            continue
                         if orow < 0:
                             # every entry needs the same ACT: ready for the oldest iff ready at all
-                            if t < earliest[ch, q, ACT]:
-                                continue
+                            wv = earliest[ch, ACT, q]
                             rank = q // bpr
-                            ok = True
                             for w in range(nw):
                                 if ring_cnt[ch, rank, w] >= wins[w, 0]:
-                                    if t < ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]:
-                                        ok = False
-                            if not ok:
+                                    v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+                                    if v > wv:
+                                        wv = v
+                            if t < wv:
+                                bank_wake[ch, q] = wv
+                                if wv < best:
+                                    best = wv
                                 continue
                             b = q
                             cmd = ACT
                             entry = 0
+                            qidx[ch] = q
                             break
-                        if (t < earliest[ch, q, RD] and t < earliest[ch, q, WR] and t < earliest[ch, q, RDA]
-                                and t < earliest[ch, q, WRA] and t < earliest[ch, q, PRE]):
-                            continue  # nothing this bank could issue is ready yet
+                        # the first ready entry; else the earliest cycle one could be ready by timing alone
+                        # (a write waiting for a read, or a precharge held back for pending row hits, waits
+                        # for a command of this bank, which resets bank_wake)
+                        # by timing alone: the earliest any queued row hit, or the head's precharge, could go
+                        bound = never
+                        for c in range(RD, WRA + 1):
+                            if row_hits[ch, q, c] > 0 and earliest[ch, c, q] < bound:
+                                bound = earliest[ch, c, q]
+                        if cq_row[ch, q, 0] != orow and earliest[ch, PRE, q] < bound:
+                            bound = earliest[ch, PRE, q]
+                        if t < bound:
+                            bank_wake[ch, q] = bound
+                            if bound < best:
+                                best = bound
+                            continue
+                        bound = never
                         for i in range(n_q):
                             req = cq[ch, q, i]
                             typ = cq_type[ch, q, i]
-                            if orow == req_row[req]:
-                                if t < earliest[ch, q, typ]:
+                            if orow == cq_row[ch, q, i]:
+                                e = earliest[ch, typ, q]
+                                if t < e:
+                                    if e < bound:
+                                        bound = e
                                     continue
                                 if typ == WR or typ == WRA:
                                     # write-after-read to the same column waits for the read
@@ -232,7 +324,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                                     for j in range(i):
                                         tj = cq_type[ch, q, j]
                                         rj = cq[ch, q, j]
-                                        if ((tj == RD or tj == RDA) and req_row[rj] == req_row[req]
+                                        if ((tj == RD or tj == RDA) and cq_row[ch, q, j] == orow
                                                 and req_col[rj] == req_col[req]):
                                             dep = True
                                             break
@@ -245,11 +337,16 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             else:
                                 # only the oldest command of a bank may close its row, and only when no
                                 # later row hit is pending or row_hit_cap hits were served already
-                                if i != 0 or t < earliest[ch, q, PRE]:
+                                if i != 0:
+                                    continue
+                                e = earliest[ch, PRE, q]
+                                if t < e:
+                                    if e < bound:
+                                        bound = e
                                     continue
                                 pending_hit = False
                                 for j in range(n_q):
-                                    if req_row[cq[ch, q, j]] == orow:
+                                    if cq_row[ch, q, j] == orow:
                                         pending_hit = True
                                         break
                                 if pending_hit and hit_cnt[ch, q] < cap:
@@ -259,36 +356,14 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                                 ondemand = True
                                 break
                         if cmd >= 0:
+                            qidx[ch] = q
                             break
+                        bank_wake[ch, q] = bound
+                        if bound < best:
+                            best = bound
                     if cmd < 0 and slot == 0:
-                        # nothing ready: no queued command can be before this bound unless a command
-                        # issues or is enqueued (both reset it)
-                        best = np.int64(1) << 62
-                        for x in range(nb):
-                            n_q = cq_len[ch, x]
-                            if n_q == 0:
-                                continue
-                            orow = open_row[ch, x]
-                            if orow < 0:
-                                wv = earliest[ch, x, ACT]
-                                rank = x // bpr
-                                for w in range(nw):
-                                    if ring_cnt[ch, rank, w] >= wins[w, 0]:
-                                        v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
-                                        if v > wv:
-                                            wv = v
-                                if wv < best:
-                                    best = wv
-                            else:
-                                for i in range(n_q):
-                                    if req_row[cq[ch, x, i]] == orow:
-                                        wv = earliest[ch, x, cq_type[ch, x, i]]
-                                    elif i == 0:
-                                        wv = earliest[ch, x, PRE]
-                                    else:
-                                        continue
-                                    if wv < best:
-                                        best = wv
+                        # nothing ready: no queued command can be ready before the earliest bank bound
+                        # unless a command issues (wake = 0) or is enqueued (lowers it)
                         wake[ch] = best if best > t else t + 1
                 if cmd < 0:
                     break
@@ -299,6 +374,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         break
                 # ---------------- issue ----------------
                 counts[ch, cmd] += 1
+                bank_wake[ch, b] = 0
                 if n_log < log_cap:
                     cmd_log[n_log, 0] = t
                     cmd_log[n_log, 1] = ch
@@ -308,6 +384,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     n_log += 1
                 if is_col:
                     last_progress = t
+                    sched_blocked[ch] = 0  # its command queue has room again: a blocked move may go
                     req = cq[ch, b, entry]
                     is_rd = cmd == RD or cmd == RDA
                     base = S_RD_HIT if is_rd else S_WR_HIT
@@ -331,19 +408,26 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     for j in range(entry, n_q - 1):
                         cq[ch, b, j] = cq[ch, b, j + 1]
                         cq_type[ch, b, j] = cq_type[ch, b, j + 1]
+                        cq_row[ch, b, j] = cq_row[ch, b, j + 1]
                     cq_len[ch, b] = n_q - 1
                     cq_total[ch] -= 1
+                    row_hits[ch, b, cmd] -= 1
                     if cmd == RD or cmd == WR:
                         hit_cnt[ch, b] += 1
                     else:
                         bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                         open_row[ch, b] = -1
+                        for c in range(RD, WRA + 1):
+                            row_hits[ch, b, c] = 0
                         hit_cnt[ch, b] = 0
                         act_conflict[ch, b] = False
                 elif cmd == ACT:
                     req = cq[ch, b, entry]
                     open_row[ch, b] = req_row[req]
                     hit_cnt[ch, b] = 0
+                    for j in range(cq_len[ch, b]):
+                        if cq_row[ch, b, j] == open_row[ch, b]:
+                            row_hits[ch, b, cq_type[ch, b, j]] += 1
                     open_since[ch, b] = t
                     bank_stats[ch, b, B_ACT] += 1
                     rank = b // bpr
@@ -361,6 +445,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                     open_row[ch, b] = -1
                     hit_cnt[ch, b] = 0
+                    for c in range(RD, WRA + 1):
+                        row_hits[ch, b, c] = 0
                     act_conflict[ch, b] = ondemand
                     if ondemand:
                         stats[ch, S_ONDEMAND_PRE] += 1
@@ -377,23 +463,24 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     lvl = cons[k, 2]
                     when = t + cons[k, 3]
                     if lvl == L_BANK:
-                        if earliest[ch, b, nxc] < when:
-                            earliest[ch, b, nxc] = when
+                        if earliest[ch, nxc, b] < when:
+                            earliest[ch, nxc, b] = when
                         continue
                     if lvl == L_BANKGROUP:
                         lo, hi = gbase, gbase + bpg
                     elif lvl == L_RANK:
                         lo, hi = rbase, rbase + bpr
-                    else:
+                    elif lvl == L_CHANNEL:
                         lo, hi = 0, nb
-                    for x in range(lo, hi):
-                        if lvl == L_OTHER_RANKS and x >= rbase and x < rbase + bpr:
-                            continue
-                        if earliest[ch, x, nxc] < when:
-                            earliest[ch, x, nxc] = when
+                    else:  # L_OTHER_RANKS: the banks below and above this rank
+                        lo, hi = 0, rbase
+                        for x in range(np.uint64(rbase + bpr), np.uint64(nb)):
+                            earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
+                    # unsigned bank index: no negative-index wrap, so the update vectorises
+                    for x in range(np.uint64(lo), np.uint64(hi)):
+                        earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
                 first = cmd
                 wake[ch] = 0
-                sched_blocked[ch] = 0
 
             # ---- move one transaction into the command queues ----
             if raw_hold[ch]:
@@ -440,12 +527,37 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     k = cq_len[ch, b]
                     cq[ch, b, k] = req
                     cq_type[ch, b, k] = typ
+                    cq_row[ch, b, k] = req_row[req]
+                    if req_row[req] == open_row[ch, b]:
+                        row_hits[ch, b, typ] += 1
                     cq_len[ch, b] = k + 1
                     cq_total[ch] += 1
                     moved = True
                     last_progress = t
-                    if wake[ch] > t + 1:
-                        wake[ch] = t + 1
+                    # the new command's own lower bound (the one the idle scan computes): nothing that
+                    # was queued before became ready any earlier
+                    if wake[ch] > t + 1 or bank_wake[ch, b] > t + 1:
+                        orow = open_row[ch, b]
+                        if orow < 0:
+                            wv = earliest[ch, ACT, b]
+                            rank = b // bpr
+                            for w in range(nw):
+                                if ring_cnt[ch, rank, w] >= wins[w, 0]:
+                                    v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+                                    if v > wv:
+                                        wv = v
+                        elif req_row[req] == orow:
+                            wv = earliest[ch, typ, b]
+                        elif k == 0:
+                            wv = earliest[ch, PRE, b]
+                        else:
+                            wv = never
+                        if wv <= t:
+                            wv = t + 1
+                        if wv < wake[ch]:
+                            wake[ch] = wv
+                        if wv < bank_wake[ch, b]:
+                            bank_wake[ch, b] = wv
                     if use_w:
                         for j in range(i, qlen - 1):
                             wq[ch, j] = wq[ch, j + 1]

@@ -6,13 +6,29 @@ memory plan), ``cosma`` (the COSMA ILP), ``cosma_dc`` (divide-and-conquer over t
 finishes earliest, by the engines' cost models). The planning mappers take ``capacity_bytes``,
 ``include_weights`` and ``time_limit_s`` (see ``archsim.mapping.planners``).
 """
-from archsim.mapping.by_kind import map_by_kind
-from archsim.mapping.memplan import Action, MemoryPlan, StepPlan, Traffic
-from archsim.mapping.partition import map_partition
-from archsim.mapping.planners import map_belady, map_cosma, map_divide, map_lru
-from archsim.mapping.schedule import Schedule, ScheduledOp
+# Loaded on first use (PEP 562): importing ``archsim.mapping.cli`` to build the command's parser must not
+# import numpy and the ILP solver.
+_LAZY = {"map_by_kind": "by_kind", "Action": "memplan", "MemoryPlan": "memplan", "StepPlan": "memplan",
+         "Traffic": "memplan", "Schedule": "schedule", "ScheduledOp": "schedule"}
 
-MAPPERS = {"by_kind": map_by_kind, "cosma": map_cosma, "cosma_dc": map_divide, "belady": map_belady,
-           "lru": map_lru, "partition": map_partition}
+
+def _mappers() -> dict:
+    from archsim.mapping.by_kind import map_by_kind
+    from archsim.mapping.partition import map_partition
+    from archsim.mapping.planners import map_belady, map_cosma, map_divide, map_lru
+
+    return {"by_kind": map_by_kind, "cosma": map_cosma, "cosma_dc": map_divide, "belady": map_belady,
+            "lru": map_lru, "partition": map_partition}
+
+
+def __getattr__(name: str):
+    if name == "MAPPERS":
+        globals()["MAPPERS"] = mappers = _mappers()
+        return mappers
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"archsim.mapping.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["MAPPERS", "Action", "MemoryPlan", "Schedule", "ScheduledOp", "StepPlan", "Traffic", "map_by_kind"]

@@ -8,16 +8,20 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from archsim.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METRICS = ("total_cycles", "stall_cycles", "bytes", "energy_pj")
 
 
 def read_run(run_dir: str | Path) -> tuple[dict, pd.DataFrame]:
     """(summary.json, ops table) of a run directory; ConfigError if it is not one."""
+    import pandas as pd
+
     run = Path(run_dir)
     if not run.is_dir() or not (run / "summary.json").is_file():
         raise ConfigError(run, "summary.json", "not a run directory",
@@ -32,6 +36,8 @@ def read_run(run_dir: str | Path) -> tuple[dict, pd.DataFrame]:
 
 def per_op(ops: pd.DataFrame) -> pd.DataFrame:
     """One row per op name: cycles, stall cycles, bytes moved (all memories) and energy if the run has it."""
+    import pandas as pd
+
     byte_cols = [c for c in ops.columns if c.startswith("bytes.")]
     df = pd.DataFrame({"name": ops["name"], "kind": ops["kind"], "total_cycles": ops["total_cycles"],
                        "stall_cycles": ops["stall_cycles"], "bytes": ops[byte_cols].sum(axis=1) if byte_cols else 0.0})
@@ -44,6 +50,8 @@ def per_op(ops: pd.DataFrame) -> pd.DataFrame:
 
 def compare_runs(run_a: str | Path, run_b: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
     """(per-op table, totals table, op names only in A, op names only in B)."""
+    import pandas as pd
+
     sa, oa = read_run(run_a)
     sb, ob = read_run(run_b)
     a, b = per_op(oa), per_op(ob)

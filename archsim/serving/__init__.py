@@ -4,7 +4,17 @@
 replacement, channel placement (``state``) — and keeps no timing of its own; ``requests`` reads the shipped
 request-length distributions; ``presets`` names the systems of the NeuPIMs comparison.
 """
-from archsim.serving.driver import ServingOptions, ServingResult, serve
-from archsim.serving.requests import RequestDist, load_request_dist
+# Loaded on first use (PEP 562): importing ``archsim.serving.cli`` to build the command's parser must not
+# import pandas and the engine.
+_LAZY = {"ServingOptions": "driver", "ServingResult": "driver", "serve": "driver",
+         "RequestDist": "requests", "load_request_dist": "requests"}
 
 __all__ = ["RequestDist", "ServingOptions", "ServingResult", "load_request_dist", "serve"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"archsim.serving.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

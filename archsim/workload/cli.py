@@ -8,10 +8,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from archsim.trace.io import write_trace
-from archsim.workload.loader import load_workload
-from archsim.workload.scalesim_topology import write_topology_trace
-
 FORMATS = ("csv", "parquet", "scalesim")
 
 
@@ -37,6 +33,9 @@ def add_subcommand(subparsers) -> None:
 def run_lower(args: argparse.Namespace) -> int:
     """Lower ``args.workload`` and write it to ``args.output``; prints a one-line summary; returns 0."""
     from archsim.report.out_paths import output_file
+    from archsim.trace.io import write_trace
+    from archsim.workload.loader import load_workload
+    from archsim.workload.scalesim_topology import write_topology_trace
 
     output_file(args.output, "-o/--out")
     trace = load_workload(args.workload, args.overrides)

@@ -19,7 +19,6 @@ from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
-from archsim.config.loader import read_yaml_mapping
 from archsim.errors import ConfigError
 from archsim.hw.dram.standards import (
     REQUIRED_TIMINGS, ControllerConfig, DramOrg, DramStandard, UndefinedTiming, constraint_table,
@@ -151,6 +150,8 @@ def check_standard(std: DramStandard, file: str | Path | None = None) -> None:
 
 def load_dram_config(path: str | Path, standard: str | None = None) -> DramStandard:
     """Read a DRAM YAML file; ``standard`` (e.g. from ``--standard``) is used when the file names none."""
+    from archsim.config.loader import read_yaml_mapping
+
     path = Path(path)
     data = read_yaml_mapping(path)
     name = data.get("standard", standard)

@@ -13,15 +13,17 @@ returns a ``DramStats`` record. Definitions follow the shared DRAMsim3 reference
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from archsim.hw.dram.standards import (
     CMD_INDEX, COMMANDS, LEVEL_INDEX, DramStandard, constraint_table, validate_controller,
 )
 from archsim.kernels import dram_timing as K
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class DramStats:
     writes_merged: int
     writes_not_drained: int
     stalled: bool                                        # the run stopped without progress (a bug)
-    per_bank: pd.DataFrame = field(repr=False)           # one row per (channel, bank)
+    bank_stats: np.ndarray = field(repr=False)           # the kernel's [channel, bank, B_*] counters
     done_cycle: np.ndarray = field(repr=False)           # per request: data return / WR issue cycle
     accept_cycle: np.ndarray = field(repr=False)         # per request: cycle the controller took it
     command_log: pd.DataFrame | None = field(default=None, repr=False)  # with log_commands > 0
@@ -172,13 +174,36 @@ class DramStats:
         """Per-read latency (accept+1 → data return), in request order of the reads."""
         return _read_latencies(self.done_cycle, self.accept_cycle, self._is_write)
 
+    @property
+    def per_bank(self) -> pd.DataFrame:
+        """One row per (channel, bank): rank, bank group, bank, ACT/RD/WR commands, cycles its row was open."""
+        import pandas as pd
+
+        nch, nb = self.bank_stats.shape[:2]
+        o = self._org
+        b = np.arange(nb)
+        per_bank = pd.DataFrame({
+            "channel": np.repeat(np.arange(nch), nb),
+            "rank": np.tile(b // o.banks_per_rank, nch),
+            "bankgroup": np.tile((b % o.banks_per_rank) // o.banks_per_group, nch),
+            "bank": np.tile(b % o.banks_per_group, nch),
+            "act_cmds": self.bank_stats[:, :, K.B_ACT].ravel(),
+            "read_cmds": self.bank_stats[:, :, K.B_RD].ravel(),
+            "write_cmds": self.bank_stats[:, :, K.B_WR].ravel(),
+            "row_open_cycles": self.bank_stats[:, :, K.B_OPEN_CYCLES].ravel(),
+        })
+        per_bank["row_open_fraction"] = per_bank["row_open_cycles"] / max(self.total_cycles, 1)
+        return per_bank
+
     def to_frame(self) -> pd.DataFrame:
         """The scalar statistics as a one-row DataFrame (one column per statistic)."""
+        import pandas as pd
+
         return pd.DataFrame([self.to_dict()])
 
     def to_dict(self) -> dict[str, Any]:
         """Scalar statistics as a JSON-ready dict (per-bank and per-request arrays excluded)."""
-        skip = ("per_bank", "done_cycle", "accept_cycle", "command_log")
+        skip = ("bank_stats", "done_cycle", "accept_cycle", "command_log")
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         for k, v in d.items():
             if isinstance(v, (np.integer,)):
@@ -214,6 +239,8 @@ def simulate_trace(standard: DramStandard, requests: Requests, issue_width: int 
         np.ascontiguousarray(bank), np.ascontiguousarray(f["ro"]), np.ascontiguousarray(f["co"]), p, cons, win)
     stats = build_stats(std, requests, done, accept, counts, st, bank_stats)
     if log_commands:
+        import pandas as pd
+
         stats.command_log = pd.DataFrame({
             "cycle": log[:, 0], "channel": log[:, 1], "bank": log[:, 2],
             "command": np.array(COMMANDS, dtype=object)[log[:, 3]], "request": log[:, 4]})
@@ -262,20 +289,7 @@ def build_stats(std: DramStandard, requests: Requests, done, accept, counts, st,
         mx = 0
     tot = counts.sum(axis=0)
     s = st.sum(axis=0)
-    nch, nb = bank_stats.shape[:2]
     o = std.org
-    b = np.arange(nb)
-    per_bank = pd.DataFrame({
-        "channel": np.repeat(np.arange(nch), nb),
-        "rank": np.tile(b // o.banks_per_rank, nch),
-        "bankgroup": np.tile((b % o.banks_per_rank) // o.banks_per_group, nch),
-        "bank": np.tile(b % o.banks_per_group, nch),
-        "act_cmds": bank_stats[:, :, K.B_ACT].ravel(),
-        "read_cmds": bank_stats[:, :, K.B_RD].ravel(),
-        "write_cmds": bank_stats[:, :, K.B_WR].ravel(),
-        "row_open_cycles": bank_stats[:, :, K.B_OPEN_CYCLES].ravel(),
-    })
-    per_bank["row_open_fraction"] = per_bank["row_open_cycles"] / max(total, 1)
     bw = n * o.access_bytes / (total * std.tck_ns) if total > 0 else 0.0
     stats = DramStats(
         standard=std.name, tck_ns=std.tck_ns, n_requests=n, n_reads=n_r, n_writes=n_w,
@@ -292,9 +306,10 @@ def build_stats(std: DramStandard, requests: Requests, done, accept, counts, st,
         reads_merged=int(s[K.S_READ_MERGED]), writes_merged=int(s[K.S_WRITE_MERGED]),
         writes_not_drained=int(((done < 0) & is_w).sum()) - int(s[K.S_WRITE_MERGED]),
         stalled=bool(s[K.S_STALLED]),
-        per_bank=per_bank, done_cycle=done, accept_cycle=accept,
+        bank_stats=bank_stats, done_cycle=done, accept_cycle=accept,
     )
     stats._is_write = is_w  # kept for read_latency_cycles
+    stats._org = o          # kept for per_bank
     return stats
 
 

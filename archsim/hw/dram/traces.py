@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from archsim.errors import WorkloadError
 from archsim.hw.dram.model import Requests
@@ -62,6 +61,8 @@ def read_dramsim3_trace(path: str | Path) -> Requests:
 
 def read_csv_trace(path: str | Path) -> Requests:
     """Read a CSV trace with columns addr, is_write[, cycle]; errors name the file, row and column."""
+    import pandas as pd
+
     path = Path(path)
     try:
         df = pd.read_csv(path, dtype=str, skipinitialspace=True)
