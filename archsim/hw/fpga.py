@@ -33,6 +33,8 @@ rates) add up as in the artifact instead of each being rounded up to a cycle.
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from dataclasses import dataclass
 from typing import Literal
 
@@ -360,3 +362,91 @@ FPGA_LLM = register(ComponentKind("fpga_llm", "engine", FpgaLlmParams, FpgaLlm,
                                   "FPGA LLM accelerator (FlightLLM): DSP-chain matrix engine, SFU, decoupled "
                                   "LD/ST/MM/MV/MISC/SYS instruction modules over HBM pseudo-channels",
                                   pricer=price_fpga_llm))
+
+
+# ---------------------------------------------------------------------------------------------- DSP chains
+TILE_OPS = ("gemm", "gemv", "spmm", "spmv", "sddmm")
+
+
+@dataclass(frozen=True)
+class ChainTile:
+    """One tile on a core's DSP chains: ``cycles`` (fabric), ``useful_macs`` (non-zero MACs), overflow
+    ``splits`` the OAU made, the DSPs and MACs per DSP it ran on; ``utilization`` = useful MACs over the
+    DSPs' MAC slots during the tile."""
+
+    op: str
+    cycles: int
+    useful_macs: int
+    splits: int
+    outputs: int
+    dsps: int
+    pack: int
+
+    @property
+    def utilization(self) -> float:
+        return self.useful_macs / (self.cycles * self.dsps * self.pack) if self.cycles else 0.0
+
+
+def nm_density(nm: str | tuple[int, int] | None) -> tuple[int, int]:
+    """``"N:M"`` (or (N, M), None = dense 1:1) as (N, M), checked: 0 < N <= M."""
+    if nm is None:
+        return 1, 1
+    if isinstance(nm, str):
+        try:
+            a, b = (int(x) for x in nm.split(":"))
+        except ValueError:
+            raise ValueError(f"N:M sparsity {nm!r}: expected two integers 'N:M'") from None
+    else:
+        a, b = nm
+    if not 0 < a <= b:
+        raise ValueError(f"N:M sparsity {a}:{b}: expected 0 < N <= M")
+    return a, b
+
+
+def dsp_chain_tile(op: str, m: int, k: int, n: int, device: DeviceParams, design: DesignParams, *,
+                   nm: str | tuple[int, int] | None = None, nnz_cols: np.ndarray | None = None,
+                   configurable: bool = True, oau: bool = True, mode: str | None = None,
+                   block_mask: np.ndarray | None = None, block: int = 64, oau_dsps: int = 8) -> ChainTile:
+    """Cycles and DSP utilisation of one ``m`` × ``k`` × ``n`` tile of ``op`` (gemm, gemv, spmm, spmv,
+    sddmm) on one core's chains (``archsim.kernels.dsp_chain``). MM mode (gemm/spmm/sddmm) runs
+    ``mm_parallel`` MACs per cycle, MV mode (gemv/spmv) ``mv_parallel``; each chain is ``chain_dsps`` long
+    with ``int8_macs_per_dsp`` packed operands. Sparse weights: ``nm`` ("N:M") or per-column non-zeros
+    ``nnz_cols``; ``configurable=False`` is the fixed dense chain (zeros are multiplied); ``block_mask``:
+    SDDMM's computed ``block`` × ``block`` output blocks."""
+    from archsim.kernels.dsp_chain import chain_tile_cycles
+
+    if op not in TILE_OPS:
+        raise ValueError(f"tile op {op!r}: expected one of {TILE_OPS}")
+    if op in ("gemv", "spmv") and m != 1:
+        raise ValueError(f"{op} is a matrix-vector product: m must be 1, got {m}")
+    mode = mode or ("MV" if op in ("gemv", "spmv") else "MM")
+    pack = device.int8_macs_per_dsp
+    macs = (design.mv_parallel if mode == "MV" else design.mm_parallel).macs
+    chains = max(1, macs // (design.chain_dsps * pack))
+    if nnz_cols is None:
+        a, b = nm_density(nm if op in ("spmm", "spmv") else None)
+        nnz_cols = np.full(n, math.ceil(k * a / b), dtype=np.int64)
+    nnz_cols = np.asarray(nnz_cols, dtype=np.int64)
+    if nnz_cols.shape != (n,) or (nnz_cols < 0).any() or (nnz_cols > k).any():
+        raise ValueError(f"nnz_cols: expected {n} counts in [0, {k}]")
+    if block_mask is None:
+        block_mask = np.ones((1, 1), dtype=np.uint8)
+        block = max(m, n, 1)
+    block_mask = np.asarray(block_mask, dtype=np.uint8)
+    rows, kpack = m, pack
+    if m < pack:
+        # a matrix-vector product packs columns instead: two weights against the shared activation
+        g = -(-n // pack)
+        padded = np.zeros(g * pack, dtype=np.int64)
+        padded[:n] = nnz_cols
+        pairs = padded.reshape(g, pack)
+        cols = pairs.max(axis=1)
+        cycles, _, splits, outs = chain_tile_cycles(1, k, cols, chains, design.chain_dsps, 1, design.dsp_group,
+                                                    int(configurable), int(oau), oau_dsps,
+                                                    np.ones((1, 1), np.uint8), max(g, 1))
+        useful = int(nnz_cols.sum()) * rows
+        return ChainTile(op, int(cycles), useful, int(splits), n, chains * design.chain_dsps, kpack)
+    cycles, useful, splits, outs = chain_tile_cycles(rows, k, nnz_cols, chains, design.chain_dsps, pack,
+                                                     design.dsp_group, int(configurable), int(oau), oau_dsps,
+                                                     block_mask, block)
+    return ChainTile(op, int(cycles), int(useful), int(splits), int(outs), chains * design.chain_dsps, kpack)
