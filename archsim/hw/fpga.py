@@ -199,7 +199,7 @@ def resource_use(device: DeviceParams, design: DesignParams) -> list[ResourceUse
     UltraRAM), DSP cascade length, and cores against SLRs."""
     dsps = design.cores * (design.mpe_dsps(device.int8_macs_per_dsp) + design.sfu_dsps)
     return [
-        ResourceUse(f"{device.dsp_kind.upper()} slices", dsps, device.dsp_count, "DSPs", "design.cores"),
+        ResourceUse(f"{device.dsp_kind.upper()} slices", dsps, device.dsp_count, "DSPs", "design.mm_parallel"),
         ResourceUse("on-chip RAM (BRAM36 + URAM)", design.cores * design.buffers.bytes, device.on_chip_bytes,
                     "bytes", "design.buffers"),
         ResourceUse("DSP cascade", design.chain_dsps, device.max_cascade_dsps, "DSPs", "design.chain_dsps"),
@@ -207,21 +207,29 @@ def resource_use(device: DeviceParams, design: DesignParams) -> list[ResourceUse
     ]
 
 
+class DesignDoesNotFit(ValueError):
+    """A design needs more of a resource than its device has; ``key_path`` is the design key to change."""
+
+    def __init__(self, key_path: str, message: str):
+        super().__init__(message)
+        self.key_path = key_path
+
+
 def check_resources(device: DeviceParams, design: DesignParams) -> None:
-    """ValueError naming every resource the design needs more of than ``device`` has, and how much more."""
+    """``DesignDoesNotFit`` naming every resource the design needs more of than ``device`` has, and how much
+    more (the config loader reports it as a ConfigError at the first one's key)."""
     over = [u for u in resource_use(device, design) if u.over > 0]
     if over:
-        raise ValueError("; ".join(
-            f"{u.key}: the design needs {u.used:,.0f} {u.unit} of {u.resource} but {device.part} has "
-            f"{u.available:,.0f} (over by {u.over:,.0f}, {u.fraction:.0%})" for u in over))
+        raise DesignDoesNotFit(over[0].key, "; ".join(
+            f"the design needs {u.used:,.0f} {u.unit} of {u.resource} but {device.part} has "
+            f"{u.available:,.0f} (over by {u.over:,.0f}, {u.fraction:.0%}; {u.key})" for u in over))
 
 
 class FpgaLlmParams(StrictModel):
     kind: Literal["fpga_llm"]
     clock_mhz: float = Field(gt=0, description="fabric clock of the design, MHz")
-    ticks_per_cycle: int = Field(default=100, gt=0, description="time resolution: engine ticks per fabric cycle")
+    ticks_per_cycle: int = Field(default=1000, gt=0, description="time resolution: engine ticks per fabric cycle")
     board_power_w: float | None = Field(default=None, gt=0, description="board power while generating, W")
-    price_usd: float | None = Field(default=None, gt=0, description="list price of the board, USD")
     device: DeviceParams
     design: DesignParams
 
@@ -237,8 +245,7 @@ class Instruction:
     from before starting / gives one to when done. LD/ST: ``bytes`` (buffer bytes, INT8 elements) over
     ``channels`` pseudo-channels, ``cross_channel``, ``hbm_bytes_per_byte`` (HBM bytes per buffer byte:
     0.5 for INT4 weights), ``zero_fill``. MM/MV/MISC: ``k_blocks`` blocks of K, ``density`` (N:M non-zero
-    fraction, 1 dense), ``misc_op``. ``layer``: the program layer (SYS-delimited) it belongs to; ``what``:
-    what it moves or computes (``weight``, ``kv``, ``act`` …) for the tables."""
+    fraction, 1 dense), ``misc_op``. ``what``: what it moves or computes (``weight``, ``kv``, ``act`` …) for the tables."""
 
     module: str
     wait: tuple[str, ...] = ()
@@ -251,7 +258,6 @@ class Instruction:
     k_blocks: int = 0
     density: float = 1.0
     misc_op: str = ""
-    layer: int = 0
     what: str = ""
 
     @property
@@ -321,13 +327,14 @@ class FpgaLlm:
         return self.fabric_cycles(inst) / self.speedup / (self.fabric_ghz * 1e9)
 
     def hbm_ports(self) -> dict[str, float]:
-        """The HBM as one port per core's group of pseudo-channels: name -> GB/s."""
-        per_core = self.device.hbm.channels // self.design.cores
-        return {f"{self.name}.hbm{c}": per_core * self.device.hbm.channel_gbps for c in range(self.design.cores)}
+        """The HBM as the event engine's port: name -> GB/s. FlightLLM partitions every tensor evenly over
+        the channels each core owns, so the channels fill and drain together and one port with their summed
+        bandwidth shares them exactly as per-channel ports would."""
+        return {f"{self.name}.hbm": self.device.hbm.total_gbps}
 
     def demand(self, op, resident: frozenset[str] = frozenset(), **_placement) -> Demand:
         """Demand of one instruction (or of a run of them, ``InstructionRun``), in ticks: its cycles over the
-        cores, its HBM bytes spread evenly over every core's channel group."""
+        cores, its HBM bytes over the HBM port."""
         insts = op.instructions if hasattr(op, "instructions") else (op,)
         cycles = sum(self.fabric_cycles(i) for i in insts)
         hbm = sum(i.hbm_bytes for i in insts)

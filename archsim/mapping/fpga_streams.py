@@ -11,15 +11,22 @@ before its producer's release, and each module runs its own instructions back to
 **Coalescing** (on by default) is exact: an instruction that waits for nothing starts the moment its module's
 previous instruction ends, so a run of such instructions behind one that releases nothing is one task
 (their cycles and bytes summed; the first may wait, the last may release). A decode step of LLaMA2-7B has
-~104 k instructions and ~31 k tasks. ``coalesce=False`` runs one task per instruction (same times up to
+~104 k instructions and ~25 k tasks. ``coalesce=False`` runs one task per instruction (same times up to
 the tick rounding of each task).
+
+**Layers.** A FlightLLM program is a sequence of layers separated by SYS: a layer's first LD waits for the
+SYS that waits for the previous layer's last ST, and every instruction of a layer depends, through its
+module's queue and its tokens, on that first LD — so layers never overlap and the stream takes the sum of
+its layers' times. ``run_stream(layered=True)`` (the default) therefore runs each *distinct* layer once on the
+engine (32 identical decoder layers of LLaMA2-7B: once) and adds the layers up; ``layered=False`` runs the
+whole stream as one program (same result, ``tests/test_flightllm.py`` checks; 30x slower).
 """
 from __future__ import annotations
 
 import gzip
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -46,7 +53,7 @@ def pool(producer: str, consumer: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def artifact_instruction(d: Mapping, layer: int = 0, source: str = "<stream>") -> Instruction:
+def artifact_instruction(d: Mapping, source: str = "<stream>") -> Instruction:
     """One instruction from the FlightLLM artifact's instruction dict (``TYPE``, ``WAIT_LIST``,
     ``RELEASE_LIST``, ``PARAM``, ``NOTE`` as its generator emits them)."""
     try:
@@ -61,14 +68,14 @@ def artifact_instruction(d: Mapping, layer: int = 0, source: str = "<stream>") -
             ratio = float(note.get("bandwidth_ratio", 1))
             return Instruction(m, wait, release, bytes=int(n), channels=int(note.get("parallel_channel_num", 1)),
                                cross_channel=bool(note.get("cross_hbm_channel", 0)), hbm_bytes_per_byte=1.0 / ratio,
-                               zero_fill=bool(p.get("zero_fill", 0)), layer=layer)
+                               zero_fill=bool(p.get("zero_fill", 0)))
         if m in ("MM", "MV"):
             density = float(note.get("sparse_ratio", 1.0)) if p.get("sparse_flag") else 1.0
-            return Instruction(m, wait, release, k_blocks=int(p["K"]), density=density, layer=layer)
+            return Instruction(m, wait, release, k_blocks=int(p["K"]), density=density)
         if m == "MISC":
             return Instruction(m, wait, release, k_blocks=int(p["K"]), misc_op=MISC_OPS[p["operation_flag"]],
-                               layer=layer)
-        return Instruction(m, wait, release, layer=layer)
+)
+        return Instruction(m, wait, release)
     except KeyError as exc:
         raise ConfigError(source, f"{d.get('TYPE', '?')}.{exc.args[0]}", "missing field of a FlightLLM "
                           "instruction") from None
@@ -76,7 +83,7 @@ def artifact_instruction(d: Mapping, layer: int = 0, source: str = "<stream>") -
 
 def read_artifact_stream(source: str | Path | Iterable) -> list[Instruction]:
     """The instructions of a FlightLLM artifact stream: a JSON-lines file (optionally gzipped; one
-    instruction dict per line, ``LAYER`` its layer), or the generator's own list of per-layer lists."""
+    instruction dict per line), or the generator's own list of per-layer lists."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         opener = gzip.open if path.suffix == ".gz" else open
@@ -88,14 +95,14 @@ def read_artifact_stream(source: str | Path | Iterable) -> list[Instruction]:
                         d = json.loads(line)
                     except json.JSONDecodeError as exc:
                         raise ConfigError(path, f"line {n + 1}", "not a JSON instruction", expected=str(exc)) from None
-                    out.append(artifact_instruction(d, int(d.get("LAYER", 0)), str(path)))
+                    out.append(artifact_instruction(d, str(path)))
         return out
     out = []
-    for layer, item in enumerate(source):
+    for item in source:
         if isinstance(item, Mapping):
-            out.append(artifact_instruction(item, int(item.get("LAYER", 0))))
+            out.append(artifact_instruction(item))
         else:
-            out.extend(artifact_instruction(d, layer) for d in item)
+            out.extend(artifact_instruction(d) for d in item)
     return out
 
 
@@ -175,10 +182,56 @@ class _Sums:
         pass
 
 
-def run_stream(model: FpgaLlm, stream: list[Instruction], coalesced: bool = True,
-               keep_times: bool = False) -> StreamResult:
-    """Run ``stream`` on the design of ``model`` (one engine, its module queues, its HBM channel-group ports)
-    and return what each module did."""
+def split_layers(stream: list[Instruction]) -> list[tuple[Instruction, ...]]:
+    """The stream's SYS-terminated layers (a trailing part without SYS is a layer too)."""
+    layers, start = [], 0
+    for i, inst in enumerate(stream):
+        if inst.module == "SYS":
+            layers.append(tuple(stream[start:i + 1]))
+            start = i + 1
+    if start < len(stream):
+        layers.append(tuple(stream[start:]))
+    return layers
+
+
+def run_stream(model: FpgaLlm, stream: list[Instruction], coalesced: bool = True, keep_times: bool = False,
+               layered: bool = True) -> StreamResult:
+    """Run ``stream`` on the design of ``model`` (one engine, its module queues, its HBM port) and return
+    what each module did. ``layered``: run each distinct SYS-delimited layer once and add them up (module
+    docstring); ``keep_times`` needs the whole stream (``layered=False``)."""
+    if layered and not keep_times:
+        return _run_layered(model, stream, coalesced)
+    return _run_whole(model, stream, coalesced, keep_times)
+
+
+def _run_layered(model: FpgaLlm, stream: list[Instruction], coalesced: bool) -> StreamResult:
+    seen: dict[tuple[Instruction, ...], list] = {}
+    for layer in split_layers(stream):
+        hit = seen.get(layer)
+        if hit is None:
+            seen[layer] = [1]
+        else:
+            hit[0] += 1
+    busy = dict.fromkeys(MODULES, 0.0)
+    total, tasks = 0.0, 0
+    for layer, (n,) in seen.items():
+        # the layer as a program of its own: it starts once the previous layer's SYS is done
+        insts = list(layer)
+        if insts[0].wait == ("SYS",):
+            insts[0] = replace(insts[0], wait=())
+        if insts[-1].module == "SYS":
+            insts[-1] = replace(insts[-1], release=())
+        r = _run_whole(model, insts, coalesced, False)
+        total += n * r.total_s
+        tasks += n * r.tasks
+        for m in MODULES:
+            busy[m] += n * r.busy_s[m]
+    counts = Counter(i.module for i in stream)
+    return StreamResult({m: counts.get(m, 0) for m in MODULES}, busy, total, sum(i.hbm_bytes for i in stream),
+                        model.device.hbm.total_gbps, tasks)
+
+
+def _run_whole(model: FpgaLlm, stream: list[Instruction], coalesced: bool, keep_times: bool) -> StreamResult:
     program, first = stream_program(stream, model.name, coalesced)
     tick_s = 1.0 / (model.clock_ghz * 1e9)
     ports = {p: PortSpec(gbps / model.clock_ghz) for p, gbps in model.hbm_ports().items()}
