@@ -313,3 +313,15 @@ def test_dsp_chain_counts_macs_and_reduction_nodes():
         dsp_chain_tile("gemv", 4, 16, 16, p.device, p.design)
     with pytest.raises(ValueError, match="N:M"):
         dsp_chain_tile("spmm", 4, 16, 16, p.device, p.design, nm="17:16")
+
+
+@pytest.mark.slow
+def test_reproduce_flightllm_quick_writes_its_tables(tmp_path):
+    import experiments.flightllm as exp
+
+    assert exp.main(["--quick", "--out", str(tmp_path)]) == 0
+    with open(tmp_path / "flightllm_headline.csv") as f:
+        rows = {r["metric"]: r for r in csv.DictReader(f)}
+    assert set(exp.PAPER) <= set(rows)
+    assert all(float(rows[k]["archsim"]) > 0 for k in exp.PAPER)
+    assert (tmp_path / "flightllm.png").stat().st_size > 10_000
