@@ -165,6 +165,10 @@ def validation_error(source: str, prefix: str, exc: ValidationError,
         return ConfigError(source, key_path, problem, expected=_expected_from(err, model))
     if err.get("type") == "missing":
         return ConfigError(source, key_path, "missing key", expected=_expected_from(err))
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueError) and getattr(cause, "key_path", None):
+        # a check across keys (a design that does not fit its FPGA) names the key it blames
+        return ConfigError(source, f"{key_path}.{cause.key_path}", str(cause))
     if err.get("type") == "value_error":
         # a schema's own check (e.g. an unknown DRAM standard): its message says what and what was expected
         return ConfigError(source, key_path, "bad value", value=err.get("input"), has_value=True,
