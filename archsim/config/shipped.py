@@ -11,8 +11,10 @@ from archsim.errors import ConfigError
 
 
 def arch_configs_dir() -> Path:
-    """The directory of shipped architecture files (``arch_configs/`` next to the ``archsim`` package)."""
-    return Path(__file__).resolve().parents[2] / "arch_configs"
+    """The directory of shipped architecture files (the checkout's ``arch_configs/`` or the installed copy)."""
+    from archsim.shipped import shipped_dir
+
+    return shipped_dir("arch_configs")
 
 
 def shipped_architectures() -> dict[str, Path]:
