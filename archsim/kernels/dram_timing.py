@@ -59,6 +59,19 @@ STALL_CYCLES = 1 << 22
 B_ACT, B_RD, B_WR, B_OPEN_CYCLES = 0, 1, 2, 3
 
 
+@njit(cache=True, inline="always")
+def act_ready_cycle(earliest_act, ring, ring_cnt, ring_pos, wins, ch, rank):
+    """The first cycle an ACT may issue in ``rank`` of channel ``ch``: its own timing bound ``earliest_act``,
+    and no sooner than each full activation window (tFAW-style: ``wins[w] = (count, cycles)``) allows."""
+    wv = earliest_act
+    for w in range(wins.shape[0]):
+        if ring_cnt[ch, rank, w] >= wins[w, 0]:
+            v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
+            if v > wv:
+                wv = v
+    return wv
+
+
 @njit(cache=True, error_model="numpy")
 def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_col, p, cons, wins):
     """Run the controller/device model over a request stream.
@@ -253,13 +266,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         if in_ref[ch] and q // bpr == ref_rank[ch]:
                             # its rank is refreshing: skipped; its timing bound still counts for wake
                             if orow < 0:
-                                wv = earliest[ch, ACT, q]
-                                rank = q // bpr
-                                for w in range(nw):
-                                    if ring_cnt[ch, rank, w] >= wins[w, 0]:
-                                        v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
-                                        if v > wv:
-                                            wv = v
+                                wv = act_ready_cycle(earliest[ch, ACT, q], ring, ring_cnt, ring_pos, wins, ch, q // bpr)
                             else:
                                 wv = never
                                 for i in range(n_q):
@@ -276,13 +283,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             continue
                         if orow < 0:
                             # every entry needs the same ACT: ready for the oldest iff ready at all
-                            wv = earliest[ch, ACT, q]
-                            rank = q // bpr
-                            for w in range(nw):
-                                if ring_cnt[ch, rank, w] >= wins[w, 0]:
-                                    v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
-                                    if v > wv:
-                                        wv = v
+                            wv = act_ready_cycle(earliest[ch, ACT, q], ring, ring_cnt, ring_pos, wins, ch, q // bpr)
                             if t < wv:
                                 bank_wake[ch, q] = wv
                                 if wv < best:
@@ -539,13 +540,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     if wake[ch] > t + 1 or bank_wake[ch, b] > t + 1:
                         orow = open_row[ch, b]
                         if orow < 0:
-                            wv = earliest[ch, ACT, b]
-                            rank = b // bpr
-                            for w in range(nw):
-                                if ring_cnt[ch, rank, w] >= wins[w, 0]:
-                                    v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
-                                    if v > wv:
-                                        wv = v
+                            wv = act_ready_cycle(earliest[ch, ACT, b], ring, ring_cnt, ring_pos, wins, ch, b // bpr)
                         elif req_row[req] == orow:
                             wv = earliest[ch, typ, b]
                         elif k == 0:
