@@ -49,35 +49,32 @@ def utilization_over_time(ops: pd.DataFrame, peaks: dict[str, float], bins: int 
 
     ``ops`` needs engine, start_cycle, end_cycle, macs; ``peaks`` maps engine -> MACs per cycle.
     """
-    fig, ax = new_figure()
     units = {name: e for name, e in unit_rows(ops).items() if peaks.get(e) and ops[ops.engine == e].macs.sum() > 0}
     edges, curves = _over_time(ops, units, lambda r: r.macs / (max(r.end_cycle - r.start_cycle, 1)
                                                                * peaks[r.engine]), bins)
-    for name, util in curves.items():
-        ax.step(edges[:-1], util, where="post", label=name)
-    ax.set_xlabel("time (cycles)")
-    ax.set_ylabel("MAC utilization (%)")
-    ax.set_ylim(0, 105)
-    ax.set_title(title or "MAC utilization over time")
-    if curves:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-    else:
-        ax.text(0.5, 0.5, "no engine with MAC units ran an op", ha="center", transform=ax.transAxes)
-    return fig
+    return _percent_steps(edges, curves, "MAC utilization (%)", title or "MAC utilization over time",
+                          "no engine with MAC units ran an op")
 
 
 def busy_over_time(ops: pd.DataFrame, bins: int = 120, title: str = ""):
     """Busy fraction (%) over time of every unit that ran an op (identical lock-stepped units once)."""
-    fig, ax = new_figure()
     edges, curves = _over_time(ops, unit_rows(ops), lambda r: 1.0, bins)
+    return _percent_steps(edges, curves, "busy (%)", title or "Units busy over time", "no unit ran an op")
+
+
+def _percent_steps(edges, curves: dict, ylabel: str, title: str, empty: str):
+    """A figure of one step curve (0-100 %) per unit over time, legend beside the axes."""
+    fig, ax = new_figure()
     for name, util in curves.items():
         ax.step(edges[:-1], util, where="post", label=name)
     ax.set_xlabel("time (cycles)")
-    ax.set_ylabel("busy (%)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 105)
-    ax.set_title(title or "Units busy over time")
+    ax.set_title(title)
     if curves:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    else:
+        ax.text(0.5, 0.5, empty, ha="center", transform=ax.transAxes)
     return fig
 
 
