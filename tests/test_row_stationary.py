@@ -123,3 +123,12 @@ def test_rs_is_listed_and_unknown_dataflows_name_it():
     assert get_dataflow("rs").name == "rs"
     with pytest.raises(Exception, match="rs"):
         load_arch("draco_64x64", ["engines.pe_array.dataflow=row"])
+
+
+def test_alexnet_active_pes_on_eyeriss():
+    # Eyeriss JSSC'17 Table V reports 154/135/156/156/156 active PEs for CONV1-5 (CONV1: one 11 x 14 set); averaged
+    # over the compute time, CONV1's narrower last strip (55 = 3 x 14 + 13 rows) gives 11 * 55 / 4 = 151.25
+    conv = [op for op in load_workload("alexnet").ops if op.kind == "conv2d"]
+    maps = [rs_mapping(conv_shapes(op)[0], 12, 14) for op in conv]
+    assert [m.active_pes_full_pass for m in maps][::2] == [154, 156, 156]
+    assert [m.average_active_pes for m in maps] == [151.25, 135.0, 156.0, 156.0, 156.0]

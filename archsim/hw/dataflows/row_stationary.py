@@ -9,8 +9,9 @@ C/G input channels per filter, stride U, on a P_h x P_w array:
 2. **Logical PE set** (one input channel x one filter): R rows x E columns. Filter row i stays on PE row i
    (reused horizontally), ifmap rows are reused diagonally, partial sums accumulate up each column into one
    ofmap row.
-3. **Folding.** E > P_w: the ofmap rows are strip-mined into n_E = ceil(E / P_w) strips of e = ceil(E / n_E)
-   rows; R > P_h: the filter rows are folded alike (their partial sums add up).
+3. **Folding.** E > P_w: the ofmap rows are strip-mined into n_E = ceil(E / P_w) strips of at most
+   e = ceil(E / n_E) rows (the strips together cover the E rows; a pass lasts as long whatever its strips'
+   widths); R > P_h: the filter rows are folded alike (their partial sums add up).
 4. **Replication.** v = floor(P_h / r) sets fit vertically and h = floor(P_w / e) horizontally; the v*h
    concurrent sets take other input channels or other filters.
 5. **Passes.** Work units W = batch * G * (M/G) * (C/G) * n_E * n_R (one unit: one channel x one filter x one
@@ -137,13 +138,15 @@ class RsMapping:
 
     @property
     def active_pes_full_pass(self) -> int:
-        """PEs busy in a pass with every set slot taken (v*h sets of r x e PEs)."""
+        """PEs a pass with every set slot taken by a full-width strip keeps busy (v*h sets of r x e PEs): the
+        "active PEs" of a mapping as the Eyeriss papers tabulate them."""
         return self.concurrent_sets * self.set_rows * self.strip_rows
 
     @property
     def average_active_pes(self) -> float:
-        """PEs busy, averaged over all passes (the last one may be partly filled)."""
-        return self.work_units * self.set_rows * self.strip_rows / self.passes
+        """PEs busy, averaged over the compute cycles (narrower last strips and a partly filled last pass
+        included): MACs / compute cycles, MAESTRO's "average number of utilized PEs"."""
+        return self.shape.macs / self.compute_cycles
 
     @property
     def utilization(self) -> float:
