@@ -1,45 +1,57 @@
-"""Global-buffer reads of a row-stationary mapping (Numba): walks the work units pass by pass.
+"""Global-buffer traffic of a row-stationary mapping (Numba): walks the work units pass by pass.
 
-Work units (one input channel x one filter x one ofmap strip x one filter-row fold) fill the array's
-``slots`` logical PE sets in the order image, strip, group, filter, row fold, channel (channel fastest), so
-the sets of one pass that work on the same filter add their partial sums inside the array (psums flow up the
-columns) and the sets that read the same ifmap rows share one multicast read. Returns per layer:
+A work unit is one input channel x one filter x one ofmap strip x one filter-row fold. Units fill the array's
+``slots`` logical PE sets in the loop order image, group, channel, row fold, strip, filter (filters fastest,
+channels slowest: the order of MAESTRO's row-stationary template, whose L2 counts this reproduces). Per pass:
 
-* ``ifmap_loads``: sum over passes of the distinct (image, strip, row fold, group, channel) ifmap row blocks
-  the pass reads;
-* ``psum_blocks``: sum over passes of the distinct (image, strip, filter) ofmap strips the pass writes.
+* an ifmap block (image, group, channel, fold, strip) is read once, multicast to every set using it;
+* a filter-row block (group, filter, channel, fold) is read once unless the array already held it in the
+  previous pass (row-stationary: a PE keeps its filter row while the strips change under it);
+* an ofmap strip (image, group, strip, filter) that the pass adds to is written once; channels of one filter
+  in one pass add up inside the array, across passes through the buffer.
+
+Returns ``(ifmap_blocks, weight_blocks, psum_blocks)``: the per-pass counts summed over the passes.
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
 @njit(cache=True)
 def rs_buffer_loads(images: int, strips: int, groups: int, filters_per_group: int, row_folds: int,
                     channels_per_group: int, slots: int):
-    """(ifmap_loads, psum_blocks): see the module docstring."""
-    n_ifmap = images * strips * row_folds * groups * channels_per_group
-    n_psum = images * strips * groups * filters_per_group
-    last_ifmap = [-1] * n_ifmap
-    last_psum = [-1] * n_psum
-    ifmap_loads = 0
+    """(ifmap_blocks, weight_blocks, psum_blocks): see the module docstring."""
+    n_ifmap = images * groups * channels_per_group * row_folds * strips
+    n_weight = groups * filters_per_group * channels_per_group * row_folds
+    n_psum = images * groups * strips * filters_per_group
+    seen_ifmap = np.full(n_ifmap, -1, np.int64)
+    seen_weight = np.full(n_weight, -2, np.int64)
+    seen_psum = np.full(n_psum, -1, np.int64)
+    ifmap_blocks = 0
+    weight_blocks = 0
     psum_blocks = 0
     u = 0
     for image in range(images):
-        for strip in range(strips):
-            for group in range(groups):
-                for f in range(filters_per_group):
-                    psum = ((image * strips + strip) * groups + group) * filters_per_group + f
-                    for fold in range(row_folds):
-                        base = (((image * strips + strip) * row_folds + fold) * groups + group) * channels_per_group
-                        for c in range(channels_per_group):
+        for group in range(groups):
+            for c in range(channels_per_group):
+                for fold in range(row_folds):
+                    for strip in range(strips):
+                        key_i = (((image * groups + group) * channels_per_group + c) * row_folds + fold) * strips + strip
+                        for f in range(filters_per_group):
                             p = u // slots
-                            key = base + c
-                            if last_ifmap[key] != p:
-                                last_ifmap[key] = p
-                                ifmap_loads += 1
-                            if last_psum[psum] != p:
-                                last_psum[psum] = p
+                            if seen_ifmap[key_i] != p:
+                                seen_ifmap[key_i] = p
+                                ifmap_blocks += 1
+                            key_w = ((group * filters_per_group + f) * channels_per_group + c) * row_folds + fold
+                            last = seen_weight[key_w]
+                            if last != p:
+                                if last != p - 1:
+                                    weight_blocks += 1
+                                seen_weight[key_w] = p
+                            key_p = ((image * groups + group) * strips + strip) * filters_per_group + f
+                            if seen_psum[key_p] != p:
+                                seen_psum[key_p] = p
                                 psum_blocks += 1
                             u += 1
-    return ifmap_loads, psum_blocks
+    return ifmap_blocks, weight_blocks, psum_blocks

@@ -28,11 +28,12 @@ are re-read). The op lasts max(compute cycles, DRAM bytes / port bytes per cycle
 buffered, so transfers hide behind compute until the port is the bottleneck (the event engine shares the
 port with everything else using it, and contention only lengthens the op).
 
-**Global-buffer (on-chip SRAM) accesses**, the convention the counts follow (``archsim.kernels.row_stationary``
-walks the passes): units fill the sets channel-fastest; every unit reads its r*S weights; a pass reads each
-distinct channel's ((e-1)*U + r) ifmap rows of (F-1)*U + S words once (multicast to every set using them);
-the sets of a pass working on one filter add their partial sums in the array, which writes each ofmap strip
-it touched (e*F words) once per pass and reads back the running sum it continues.
+**Global-buffer (on-chip SRAM) accesses** (``archsim.kernels.row_stationary`` walks the passes): units fill the
+sets filters fastest, channels slowest (MAESTRO's row-stationary loop order); a pass reads each ifmap block it
+uses ((e-1)*U + r rows of (F-1)*U + S words) once, multicast; a filter row block (r*S words) is read when the
+array did not already hold it in the previous pass (the row stays in its PE while the strips change); each
+ofmap strip (e*F words) a pass adds to is written once and, unless it is the strip's first pass, its running
+sum read back.
 """
 from __future__ import annotations
 
@@ -137,10 +138,11 @@ class RsMapping:
         return self.passes * self.cycles_per_pass
 
     @property
-    def active_pes_full_pass(self) -> int:
-        """PEs a pass with every set slot taken by a full-width strip keeps busy (v*h sets of r x e PEs): the
-        "active PEs" of a mapping as the Eyeriss papers tabulate them."""
-        return self.concurrent_sets * self.set_rows * self.strip_rows
+    def active_pes_per_pass(self) -> float:
+        """PEs a full pass keeps busy, strips at their average width (min(v*h, W) sets x r x E / n_E): MAESTRO's
+        "average number of utilized PEs" (and the Eyeriss papers' "active PEs", except that JSSC'17 counts
+        AlexNet CONV1's 55 ofmap rows as full 14-row strips: 154 where this gives 151.25)."""
+        return min(self.concurrent_sets, self.work_units) * self.set_rows * self.shape.out_rows / self.strips
 
     @property
     def average_active_pes(self) -> float:
@@ -170,13 +172,13 @@ def glb_words(m: RsMapping) -> tuple[float, float, float, float]:
     """(ifmap reads, filter reads, ofmap writes, ofmap reads) of the global buffer, in words (convention in
     the module docstring; ``archsim.kernels.row_stationary`` walks the passes)."""
     s = m.shape
-    ifmap_loads, psum_blocks = rs_buffer_loads(s.batch, m.strips, s.groups, s.filters_per_group, m.row_folds,
-                                               s.channels_per_group, m.concurrent_sets)
-    rows_per_unit = (m.strip_rows - 1) * s.stride_rows + m.set_rows
-    cols_per_unit = (s.out_cols - 1) * s.stride_cols + s.filter_cols
+    ifmap_blocks, weight_blocks, psum_blocks = rs_buffer_loads(
+        s.batch, m.strips, s.groups, s.filters_per_group, m.row_folds, s.channels_per_group, m.concurrent_sets)
+    rows_per_block = (m.strip_rows - 1) * s.stride_rows + m.set_rows
+    cols_per_block = (s.out_cols - 1) * s.stride_cols + s.filter_cols
     strip_words = m.strip_rows * s.out_cols
     first = s.batch * m.strips * s.filters          # the first pass of each ofmap strip has no sum to read
-    return (float(ifmap_loads * rows_per_unit * cols_per_unit), float(m.work_units * m.set_rows * s.filter_cols),
+    return (float(ifmap_blocks * rows_per_block * cols_per_block), float(weight_blocks * m.set_rows * s.filter_cols),
             float(psum_blocks * strip_words), float((psum_blocks - first) * strip_words))
 
 
