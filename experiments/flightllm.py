@@ -26,6 +26,7 @@ import csv
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from archsim.config import load_arch  # noqa: E402
 from archsim.hw.fpga import dsp_chain_tile  # noqa: E402
-from archsim.mapping.fpga_compile import CompileOptions, bucket, compile_decode, compile_prefill  # noqa: E402
-from archsim.mapping.fpga_streams import run_stream  # noqa: E402
+from archsim.hw.fpga import CompileOptions  # noqa: E402
+from archsim.mapping.flightllm import map_flightllm  # noqa: E402
+from archsim.mapping.fpga_compile import bucket  # noqa: E402
 from archsim.sim.run import build_engines, simulate  # noqa: E402
 from archsim.workload import load_workload  # noqa: E402
 
@@ -99,26 +101,43 @@ def case_seconds(prefill: dict[int, float], decode: dict[int, float], p: int, d:
     return prefill[bucket(p, 128)], sum(interpolate(decode, bucket(p + i + 1, 16)) for i in range(d))
 
 
-class Fpga:
-    """One FPGA configuration: archsim's compiler and engine per length bucket."""
+@dataclass(frozen=True)
+class FpgaRun:
+    """One compiled program's run: seconds, HBM bytes, HBM bandwidth utilisation."""
 
-    def __init__(self, name: str, path: Path, options: CompileOptions, layers: int | None, masks=None):
-        arch = load_arch(path)
+    total_s: float
+    hbm_bytes: float
+    bandwidth_utilization: float
+
+
+class Fpga:
+    """One FPGA configuration: its ``flightllm`` mapper (FlightLLM's compiler, what ``archsim run`` uses) per
+    length bucket, each program run on the one event engine (``simulate``'s path: ``FlightLlmProgram.run``)."""
+
+    def __init__(self, name: str, path: Path, layers: int | None, masks=None):
+        self.arch = load_arch(path)
         self.masks = masks
-        self.name, self.params = name, arch.engines["flightllm"]
-        self.model = build_engines(arch)["flightllm"]
-        self.options, self.layers = options, layers
+        self.name, self.params_name = name, "flightllm"
+        self.params = self.arch.engines[self.params_name]
+        self.engines = build_engines(self.arch)
+        self.options, self.layers = self.params.compiler, layers
 
     def _over(self):
         return [f"layers={self.layers}"] if self.layers else []
 
-    def decode(self, context: int, options: CompileOptions | None = None):
-        t = load_workload("llama2_7b", ["phase=decode", "batch=1", f"context={context}", *self._over()])
-        return run_stream(self.model, compile_decode(t, self.params.design, options or self.options))
+    def run(self, trace, options: CompileOptions | None = None, masks=None) -> FpgaRun:
+        result = map_flightllm(trace, self.engines, options, masks).run(self.arch)
+        hbm = next(p for p in result.ports if p.name == f"{self.params_name}.hbm")
+        seconds = result.latency_ms / 1e3
+        return FpgaRun(seconds, hbm.bytes_moved, hbm.bytes_moved / (seconds * hbm.bytes_per_cycle * self.arch.clock_ghz * 1e9))
 
-    def prefill(self, tokens: int):
-        t = load_workload("llama2_7b", ["phase=prefill", "batch=1", f"seq_len={tokens}", *self._over()])
-        return run_stream(self.model, compile_prefill(t, self.params.design, self.options, self.masks))
+    def decode(self, context: int, options: CompileOptions | None = None) -> FpgaRun:
+        return self.run(load_workload("llama2_7b", ["phase=decode", "batch=1", f"context={context}", *self._over()]),
+                        options)
+
+    def prefill(self, tokens: int) -> FpgaRun:
+        return self.run(load_workload("llama2_7b", ["phase=prefill", "batch=1", f"seq_len={tokens}", *self._over()]),
+                        masks=self.masks)
 
 
 class Gpu:
@@ -199,8 +218,9 @@ def main(argv=None) -> int:
     if args.quick:
         contexts = sorted({c for c in contexts if c % 256 == 0} | {contexts[0], contexts[-1]})
     assumptions = [
-        "VHK158 and U280 streams are compiled with the artifact's setting (CompileOptions.artifact(): INT4 "
-        "weights, q/k at N:M density 0.7, biases on q/k/v/o, KV re-read on append, its tile over-fetch)",
+        "VHK158 and U280 streams are compiled by the flightllm mapper (what `archsim run` uses) with the configs' "
+        "compiler: block = the artifact's setting (INT4 weights, q/k at N:M density 0.7, biases on q/k/v/o, KV "
+        "re-read on append, its tile over-fetch)",
         "artifact 'correction factor' 3.2 = cores x core_parallel_efficiency: VHK158 4 x 0.8; U280 3 x 0.8 "
         "(ASSUMED for the U280)",
         "VHK158 HBM: 819.2 GiB/s as the artifact counts it (27.49e9 B/s per channel); U280 HBM 14.375e9 B/s per "
@@ -221,8 +241,8 @@ def main(argv=None) -> int:
     if args.artifact_masks:
         from archsim.mapping.fpga_compile import read_artifact_masks
         masks = read_artifact_masks(args.artifact_masks, layers or 32)
-    fpgas = {"VHK158": Fpga("VHK158", CONFIGS / "vhk158_flightllm.yaml", CompileOptions.artifact(), layers, masks),
-             "U280": Fpga("U280", CONFIGS / "u280_flightllm.yaml", CompileOptions.artifact(), layers, masks)}
+    fpgas = {"VHK158": Fpga("VHK158", CONFIGS / "vhk158_flightllm.yaml", layers, masks),
+             "U280": Fpga("U280", CONFIGS / "u280_flightllm.yaml", layers, masks)}
     fpga_prefill, fpga_decode, fpga_util = {}, {}, {}
     for name, f in fpgas.items():
         fpga_prefill[name] = {p: f.prefill(p).total_s for p in sorted({bucket(p, 128) for p, _ in CASES})}
@@ -289,7 +309,7 @@ def main(argv=None) -> int:
     bw = {}
     for label, opts in (("archsim setting", CompileOptions()), ("artifact setting", CompileOptions.artifact())):
         for on in (False, True):
-            o = CompileOptions(**{**opts.__dict__, "always_on_chip": on})
+            o = opts.model_copy(update={"always_on_chip": on})
             us = [u280.decode(c, o).bandwidth_utilization for c in ctx_bw[:: max(1, len(ctx_bw) // 4)]]
             bw[(label, on)] = sum(us) / len(us)
 
