@@ -133,3 +133,15 @@ def test_archsim_run_names_a_mapper_that_cannot_run_there(capsys):
     assert "--mapper flightllm" in capsys.readouterr().err
     assert main(["map", "u280_flightllm", "llama2_7b", "--mapper", "cosma", "-o", "/dev/null"]) == 2
     assert "runs only the programs of its compiler" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_validation_rows_match_the_profiler_and_explain_every_outside_row():
+    import experiments.flightllm as exp
+
+    rows = exp.validation_checks(quick=True)
+    profiler = [r for r in rows if r.system == "FlightLLM profiler"]
+    assert profiler and all(r.status == "pass" for r in profiler)
+    assert {r.system for r in rows} == {"FlightLLM profiler", "FlightLLM (U280 board)", "FlightLLM (paper)"}
+    assert all(r.explanation for r in rows if r.status != "pass")
+    assert {r.metric.split(" (")[0] for r in rows if r.system == "FlightLLM (paper)"} == set(exp.PAPER)

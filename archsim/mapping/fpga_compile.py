@@ -34,7 +34,6 @@ operand is loaded whole by every global-buffer channel instead of a slice each. 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 from archsim.errors import WorkloadError
