@@ -604,8 +604,12 @@ def _prefill_shapes(trace: Trace) -> dict:
         gu = next(o for o in trace.ops if o.name.endswith("mlp.gate_up_proj"))
         head = next(o for o in trace.ops if o.name == "lm_head")
     except StopIteration:
-        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders") from None
+        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders (qkv_proj, "
+                            "attn_qk, gate_up_proj with SwiGLU, lm_head)") from None
     heads, head_dim, tokens = qk.dims["B"], qk.dims["K"], qk.dims["M"]
+    if qkv.dims["M"] != tokens:
+        raise WorkloadError(f"{trace.name}: not a batch-1 prefill ({qkv.dims['M'] // tokens} sequences; FlightLLM "
+                            "runs batch 1)")
     if qkv.dims["N"] != 3 * heads * head_dim:
         raise WorkloadError(f"{trace.name}: grouped-query attention is not lowered (FlightLLM: LLaMA2-7B)")
     return dict(hidden=qkv.dims["K"], heads=heads, head_dim=head_dim, tokens=tokens, inter=gu.dims["N"] // 2,

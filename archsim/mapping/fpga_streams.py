@@ -291,11 +291,12 @@ def run_stream(model: FpgaLlm, stream: list[Instruction], coalesced: bool = True
 
 def layered_result(model: FpgaLlm, stream: list[Instruction], sources: Sequence[tuple[int, object]], arch,
                    workload_name: str, coalesced: bool = True):
-    """The Result (``archsim.sim.result``) of ``stream`` run layer by layer (``run_layers``): each layer's
-    records relabelled with the op ``sources`` gives its first instruction and shifted to when the layer runs;
-    busy time and port traffic summed over the layers. Equal to running the whole stream as one program."""
+    """The Result (``archsim.sim.result``) of ``stream`` run layer by layer (``run_layers``): one record per
+    (layer, module queue), relabelled with the op ``sources`` gives the layer's first instruction and shifted
+    to when the layer runs (an op the compiler cuts into several layers — q, k and v of ``qkv_proj`` — has a
+    record per layer, so timelines show when each module was busy); busy time and port traffic summed over
+    the layers. Equal to running the whole stream as one program (per (op, queue) once summed)."""
     from archsim.sim.run import assemble_result
-    from archsim.sim.totals import merge_records
 
     starts = [i for i, _ in sources]
     records, busy, ports, offset = [], Counter(), {}, 0
@@ -313,6 +314,4 @@ def layered_result(model: FpgaLlm, stream: list[Instruction], sources: Sequence[
                                                           busy_cycles=acc.busy_cycles + p.busy_cycles,
                                                           held_cycles=acc.held_cycles + p.held_cycles)
         offset += run.ticks
-    queues = model.module_queues()
-    records = merge_records(records, {q: m.peak_macs_per_cycle for q, m in queues.items()})
-    return assemble_result(arch, queues, workload_name, records, (), list(ports.values()), busy)
+    return assemble_result(arch, model.module_queues(), workload_name, records, (), list(ports.values()), busy)
