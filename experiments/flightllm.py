@@ -15,7 +15,7 @@ For the paper's [prefill, decode] cases (batch 1) this prints and writes (CSV + 
 
 Every assumed value is printed under "assumptions". ``--quick`` (test-suite size) simulates a 2-layer model
 and decode buckets every 256 tokens (linear in between); the full run simulates every bucket of all 32
-layers (about 10 minutes on this machine).
+layers (about 5 minutes on this machine).
 
     PYTHONPATH=. python experiments/flightllm.py [--quick] [--out DIR]
 """
