@@ -148,6 +148,7 @@ def _grid_cost(cost: OpWork, op: Op, ins: list[Tensor], out_elems: int) -> None:
                  "corners": corners, "lookups": lookups, "table_entries": table.shape[0],
                  "max_level_entries": max(lv.entries for lv in levels),
                  "hashed_levels": sum(lv.hashed for lv in levels),
-                 **level_dims(a["grid_type"], d, int(a["base_resolution"]), int(a["log2_table_size"]), levels)}
+                 **level_dims(a["grid_type"], d, int(a["base_resolution"]), int(a["log2_table_size"]), levels,
+                            float(a["per_level_scale"]))}
     cost.flops = points * encoding_flops_per_point(d, features, levels)
     cost.weight_bytes = lookups * features * (table.nbytes // table.numel)

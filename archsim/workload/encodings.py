@@ -99,13 +99,14 @@ GRID_TYPE_CODES = {"hash": 0, "dense": 1, "tiled": 2}
 
 
 def level_dims(grid_type: str, input_dims: int, base_resolution: int, log2_table_size: int,
-               levels: list[GridLevel]) -> dict[str, int]:
+               levels: list[GridLevel], per_level_scale: float = 1.0) -> dict[str, int]:
     """The per-level facts of a grid encoding as integer trace dims, so that an encoding engine can rebuild
     the exact levels (``levels_of``): ``grid_type`` (``GRID_TYPE_CODES``), ``input_dims``,
-    ``base_resolution``, ``log2_table_size`` and, per level ``l``, ``res_l<l>`` (vertices per axis) and
+    ``base_resolution``, ``log2_table_size``, ``per_level_scale_ppb`` (b × 10^9, rounded) and, per level ``l``, ``res_l<l>`` (vertices per axis) and
     ``entries_l<l>`` (table entries; a level is hashed when this is below its dense vertex count)."""
     dims = {"grid_type": GRID_TYPE_CODES[grid_type], "input_dims": input_dims,
-            "base_resolution": base_resolution, "log2_table_size": log2_table_size}
+            "base_resolution": base_resolution, "log2_table_size": log2_table_size,
+            "per_level_scale_ppb": int(round(per_level_scale * 1e9))}
     for i, lv in enumerate(levels):
         dims[f"res_l{i}"] = lv.resolution
         dims[f"entries_l{i}"] = lv.entries
