@@ -42,22 +42,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     arch_sets, workload_sets = split_overrides([s for s in sets if s not in energy_sets])
     energy_spec = EnergySpec.from_overrides(energy_sets)
     arch = load_arch(args.arch, arch_sets)
-    out = output_dir(args.out if args.out else default_run_dir(arch.name, args.workload, arch_sets + energy_sets,
-                                                               workload_sets, args.mapper))
-    provenance = run_provenance(arch, args.workload, workload_sets, arch_sets + energy_sets, args.mapper)
+    from archsim.mapping import mapper_for
+    from archsim.report.provenance import DEFAULT_MAPPER
+
+    mapper = mapper_for(arch, args.mapper)        # None: the architecture's default (flightllm on an FPGA)
+    out = output_dir(args.out if args.out else default_run_dir(
+        arch.name, args.workload, arch_sets + energy_sets, workload_sets,
+        DEFAULT_MAPPER if mapper == mapper_for(arch) else mapper))
+    provenance = run_provenance(arch, args.workload, workload_sets, arch_sets + energy_sets, mapper)
     mapper_options = None
     if args.time_limit_s is not None:
         from archsim.errors import ConfigError
         from archsim.mapping.names import ILP_MAPPERS
 
-        if args.mapper not in ILP_MAPPERS:
-            raise ConfigError("command line", "--time-limit-s", f"does not apply to mapper {args.mapper!r}",
+        if mapper not in ILP_MAPPERS:
+            raise ConfigError("command line", "--time-limit-s", f"does not apply to mapper {mapper!r}",
                               expected=f"--mapper one of {list(ILP_MAPPERS)}")
         if not 0 < args.time_limit_s < 1e7:
             raise ConfigError("command line", "--time-limit-s", "bad value", value=args.time_limit_s,
                               has_value=True, expected="seconds > 0")
         mapper_options = {"time_limit_s": args.time_limit_s}
-    result = simulate(arch, args.workload, workload_overrides=workload_sets, mapper=args.mapper,
+    result = simulate(arch, args.workload, workload_overrides=workload_sets, mapper=mapper,
                       mapper_options=mapper_options, progress=not args.no_progress)
     energy = run_energy(result, arch, energy_spec)
     print(format_summary(result, energy=energy))
@@ -168,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override: architecture keys (engines.npu.rows=64), workload keys (batch=8) or energy "
                           "keys (energy.node_nm=28, energy.dram_standard.dram=DDR4)")
-    run.add_argument("--mapper", default="partition", choices=MAPPER_NAMES,
-                     help="mapper; default partition: each op on the unit group that finishes it first")
+    run.add_argument("--mapper", default=None, choices=MAPPER_NAMES,
+                     help="mapper; default partition (each op on the unit group that finishes it first), or the "
+                          "compiler of an engine kind that runs only its programs (flightllm on kind: fpga_llm)")
     run.add_argument("--time-limit-s", type=float, default=None,
                      help="wall-time limit of an ILP mapper (cosma, cosma_dc; default 60), building the ILP "
                           "included, s")

@@ -15,7 +15,7 @@ For the paper's [prefill, decode] cases (batch 1) this prints and writes (CSV + 
 
 Every assumed value is printed under "assumptions". ``--quick`` (test-suite size) simulates a 2-layer model
 and decode buckets every 256 tokens (linear in between); the full run simulates every bucket of all 32
-layers (about 10 minutes on this machine).
+layers (about 5 minutes on this machine).
 
     PYTHONPATH=. python experiments/flightllm.py [--quick] [--out DIR]
 """
@@ -26,6 +26,8 @@ import csv
 import math
 import sys
 import time
+from dataclasses import dataclass
+from types import SimpleNamespace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from archsim.config import load_arch  # noqa: E402
 from archsim.hw.fpga import dsp_chain_tile  # noqa: E402
-from archsim.mapping.fpga_compile import CompileOptions, bucket, compile_decode, compile_prefill  # noqa: E402
-from archsim.mapping.fpga_streams import run_stream  # noqa: E402
+from archsim.hw.fpga import MODULES, CompileOptions  # noqa: E402
+from archsim.mapping.flightllm import map_flightllm  # noqa: E402
+from archsim.mapping.fpga_compile import bucket  # noqa: E402
 from archsim.sim.run import build_engines, simulate  # noqa: E402
 from archsim.workload import load_workload  # noqa: E402
 
@@ -99,26 +102,49 @@ def case_seconds(prefill: dict[int, float], decode: dict[int, float], p: int, d:
     return prefill[bucket(p, 128)], sum(interpolate(decode, bucket(p + i + 1, 16)) for i in range(d))
 
 
-class Fpga:
-    """One FPGA configuration: archsim's compiler and engine per length bucket."""
+@dataclass(frozen=True)
+class FpgaRun:
+    """One compiled program's run: seconds, HBM bytes, HBM bandwidth utilisation, busy seconds and instructions
+    per module."""
 
-    def __init__(self, name: str, path: Path, options: CompileOptions, layers: int | None, masks=None):
-        arch = load_arch(path)
+    total_s: float
+    hbm_bytes: float
+    bandwidth_utilization: float
+    busy_s: dict
+    instructions: dict
+
+
+class Fpga:
+    """One FPGA configuration: its ``flightllm`` mapper (FlightLLM's compiler, what ``archsim run`` uses) per
+    length bucket, each program run on the one event engine (``simulate``'s path: ``FlightLlmProgram.run``)."""
+
+    def __init__(self, name: str, path: Path, layers: int | None, masks=None):
+        self.arch = load_arch(path)
         self.masks = masks
-        self.name, self.params = name, arch.engines["flightllm"]
-        self.model = build_engines(arch)["flightllm"]
-        self.options, self.layers = options, layers
+        self.name, self.params_name = name, "flightllm"
+        self.params = self.arch.engines[self.params_name]
+        self.engines = build_engines(self.arch)
+        self.options, self.layers = self.params.compiler, layers
 
     def _over(self):
         return [f"layers={self.layers}"] if self.layers else []
 
-    def decode(self, context: int, options: CompileOptions | None = None):
-        t = load_workload("llama2_7b", ["phase=decode", "batch=1", f"context={context}", *self._over()])
-        return run_stream(self.model, compile_decode(t, self.params.design, options or self.options))
+    def run(self, trace, options: CompileOptions | None = None, masks=None) -> FpgaRun:
+        program = map_flightllm(trace, self.engines, options, masks)
+        result = program.run(self.arch)
+        hbm = next(p for p in result.ports if p.name == f"{self.params_name}.hbm")
+        seconds = result.latency_ms / 1e3
+        busy = {q.rsplit(".", 1)[1]: c / (self.arch.clock_ghz * 1e9) for q, c in result.engine_busy_cycles.items()}
+        return FpgaRun(seconds, hbm.bytes_moved, hbm.bytes_moved / (seconds * hbm.bytes_per_cycle * self.arch.clock_ghz * 1e9),
+                       busy, program.module_counts())
 
-    def prefill(self, tokens: int):
-        t = load_workload("llama2_7b", ["phase=prefill", "batch=1", f"seq_len={tokens}", *self._over()])
-        return run_stream(self.model, compile_prefill(t, self.params.design, self.options, self.masks))
+    def decode(self, context: int, options: CompileOptions | None = None) -> FpgaRun:
+        return self.run(load_workload("llama2_7b", ["phase=decode", "batch=1", f"context={context}", *self._over()]),
+                        options)
+
+    def prefill(self, tokens: int) -> FpgaRun:
+        return self.run(load_workload("llama2_7b", ["phase=prefill", "batch=1", f"seq_len={tokens}", *self._over()]),
+                        masks=self.masks)
 
 
 class Gpu:
@@ -179,28 +205,19 @@ def chain_gain(path: Path, densities: dict[str, float], tokens: int = 128) -> fl
     return (used[True] / slots[True]) / (used[False] / slots[False])
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="2-layer model, decode buckets every 256 tokens")
-    ap.add_argument("--out", default=str(ROOT / "runs" / "reproduce" / "flightllm"))
-    ap.add_argument("--artifact-masks", default=None, help="the FlightLLM artifact's attention_mask/ folder: its "
-                    "sparse prefill attention layouts (default dense causal)")
-    args = ap.parse_args(argv)
-    if args.artifact_masks and not Path(args.artifact_masks).is_dir():
-        from archsim.errors import ConfigError
-        raise ConfigError("--artifact-masks", "artifact_masks", "not a directory", value=args.artifact_masks,
-                          has_value=True, expected="the artifact's .compiler_output/ir_output/attention_mask")
+def evaluate(quick: bool, artifact_masks: str | None = None):
+    """Everything the experiment computes: FPGA and GPU series per case, the headline ratios (``ours``), the
+    bandwidth-utilisation ablation (``bw``), the DSP-chain gains, the FPGA models, the assumptions."""
     t0 = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    layers = 2 if args.quick else None
-    scale = (2 * 14 + 3) / (32 * 14 + 3) if args.quick else 1.0     # measured GPU times scaled to the ops simulated
+    layers = 2 if quick else None
+    scale = (2 * 14 + 3) / (32 * 14 + 3) if quick else 1.0     # measured GPU times scaled to the ops simulated
     contexts = decode_contexts()
-    if args.quick:
+    if quick:
         contexts = sorted({c for c in contexts if c % 256 == 0} | {contexts[0], contexts[-1]})
     assumptions = [
-        "VHK158 and U280 streams are compiled with the artifact's setting (CompileOptions.artifact(): INT4 "
-        "weights, q/k at N:M density 0.7, biases on q/k/v/o, KV re-read on append, its tile over-fetch)",
+        "VHK158 and U280 streams are compiled by the flightllm mapper (what `archsim run` uses) with the configs' "
+        "compiler: block = the artifact's setting (INT4 weights, q/k at N:M density 0.7, biases on q/k/v/o, KV "
+        "re-read on append, its tile over-fetch)",
         "artifact 'correction factor' 3.2 = cores x core_parallel_efficiency: VHK158 4 x 0.8; U280 3 x 0.8 "
         "(ASSUMED for the U280)",
         "VHK158 HBM: 819.2 GiB/s as the artifact counts it (27.49e9 B/s per channel); U280 HBM 14.375e9 B/s per "
@@ -208,21 +225,21 @@ def main(argv=None) -> int:
         "V100S framework efficiency = the A100-80GB fit (ASSUMED: no measured V100S data in reach)",
         "GPU-opt series: vLLM FP16 (the artifact's GPU-opt, measured); '+SQ' variants model the paper's W8A8 "
         "SmoothQuant as the INT8 trace at the same efficiency (ASSUMED)",
-        "prefill attention layouts: " + ("the artifact's sparse ones (--artifact-masks)" if args.artifact_masks
+        "prefill attention layouts: " + ("the artifact's sparse ones (--artifact-masks)" if artifact_masks
                                          else "dense causal (the artifact's sparse layouts are its data, not "
                                               "shipped; --artifact-masks DIR uses them)"),
     ] + [f"power {k}: {v} W ({s})" for k, (v, s) in POWER_W.items()] + \
         [f"price {k}: ${v:,.0f} ({s})" for k, (v, s) in PRICE_USD.items()]
-    if args.quick:
+    if quick:
         assumptions.append("QUICK: 2 of 32 decoder layers simulated (absolute times are not LLaMA2-7B's)")
 
     # ---------------------------------------------------------------- FPGAs
     masks = None
-    if args.artifact_masks:
+    if artifact_masks:
         from archsim.mapping.fpga_compile import read_artifact_masks
-        masks = read_artifact_masks(args.artifact_masks, layers or 32)
-    fpgas = {"VHK158": Fpga("VHK158", CONFIGS / "vhk158_flightllm.yaml", CompileOptions.artifact(), layers, masks),
-             "U280": Fpga("U280", CONFIGS / "u280_flightllm.yaml", CompileOptions.artifact(), layers, masks)}
+        masks = read_artifact_masks(artifact_masks, layers or 32)
+    fpgas = {"VHK158": Fpga("VHK158", CONFIGS / "vhk158_flightllm.yaml", layers, masks),
+             "U280": Fpga("U280", CONFIGS / "u280_flightllm.yaml", layers, masks)}
     fpga_prefill, fpga_decode, fpga_util = {}, {}, {}
     for name, f in fpgas.items():
         fpga_prefill[name] = {p: f.prefill(p).total_s for p in sorted({bucket(p, 128) for p, _ in CASES})}
@@ -268,18 +285,6 @@ def main(argv=None) -> int:
         row["measured A100 HF total_ms"] = art["naive_total"]
         rows.append(row)
 
-    labels = list(series)
-    print("\nLatency per case (ms, prefill + decode) and decode throughput (tok/s)")
-    print(f"{'case':12s} " + " ".join(f"{l:>13s}" for l in labels))
-    for r in rows:
-        print(f"[{r['prefill']:4d},{r['decode']:4d}] " + " ".join(f"{r[f'{l} total_ms']:13.1f}" for l in labels))
-        print(f"{'':12s} " + " ".join(f"{r[f'{l} tok_s']:10.1f}t/s" for l in labels))
-    print("\nreference (artifact README): VHK158 profiler total / measured A100 vLLM FP16 / measured A100 HF (ms)")
-    for r in rows:
-        print(f"[{r['prefill']:4d},{r['decode']:4d}]  {r['artifact VHK158 total_ms']:9.1f} / "
-              f"{r['measured A100 vLLM total_ms']:9.1f} / {r['measured A100 HF total_ms']:9.1f}   archsim: "
-              f"{r['VHK158 total_ms']:9.1f} / {r['A100-opt total_ms']:9.1f} / {r['A100-naive total_ms']:9.1f}")
-
     def ratio(a, b, key):
         return geomean(r[f"{a} {key}"] / r[f"{b} {key}"] for r in rows)
 
@@ -289,7 +294,7 @@ def main(argv=None) -> int:
     bw = {}
     for label, opts in (("archsim setting", CompileOptions()), ("artifact setting", CompileOptions.artifact())):
         for on in (False, True):
-            o = CompileOptions(**{**opts.__dict__, "always_on_chip": on})
+            o = opts.model_copy(update={"always_on_chip": on})
             us = [u280.decode(c, o).bandwidth_utilization for c in ctx_bw[:: max(1, len(ctx_bw) // 4)]]
             bw[(label, on)] = sum(us) / len(us)
 
@@ -315,6 +320,115 @@ def main(argv=None) -> int:
         "BW util without on-chip decode": bw[("archsim setting", False)],
         "BW util with on-chip decode": bw[("archsim setting", True)],
     }
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k != "ratio"}, ratio=ratio)
+
+
+#: Why a row is outside its target (the evidence; docs/fpga.md and the issue-16 notes have the detail).
+GAPS = {
+    "DSP-chain efficiency gain": "the artifact's sparsity (N:M on q/k only, density 0.7) gives 1.05x; the paper's "
+                                 "per-layer N:M settings are not recovered (10:16 on every projection gives 1.59x, "
+                                 "printed by the experiment)",
+    "BW util with on-chip decode": "U280 decode is LD-bound (LD busy 96%, HBM moving 96% of the step), but 99.9% of "
+                                   "the bytes are LDs over 8 pseudo-channels per core at the artifact's 0.7 "
+                                   "same-channel efficiency, over 3 cores x 0.8: 193 GB/s = 42% of 460 GB/s while "
+                                   "loading. 65.9% needs ~1.6x that channel parallelism, which the artifact's design "
+                                   "(a_channels 8) does not have; HBM as 32 ports would not change it (one in-order LD "
+                                   "queue never saturates the port)",
+    "BW util without on-chip decode": "fusion only removes activation round-trips (KB per layer): 2% of the step, "
+                                      "< 1 point of utilisation (see the on-chip row)",
+}
+QUICK_NOTE = "QUICK: 2 of 32 decoder layers and decode buckets every 256 tokens; the full run is the comparison"
+
+
+def validation_checks(quick: bool):
+    """Rows for ``archsim validate-all``: VHK158 end-to-end and per-module times vs the authors' profiler
+    (tests/fixtures/flightllm goldens), the U280 decode step vs the board measured, and the paper's headline
+    ratios (``evaluate``)."""
+    from archsim.report.validation import Check
+
+    rows = []
+    peer = "FlightLLM artifact profiler @4a96251 (tests/fixtures/flightllm)"
+    gold = {}
+    for name in ("modules.csv", "modules_causal.csv"):
+        with open(FIX / name) as fgold:
+            for r in csv.DictReader(fgold):
+                gold.setdefault((name, r["stage"], int(r["tokens"])), {})[r["module"]] = r
+    vhk = Fpga("VHK158", CONFIGS / "vhk158_flightllm.yaml", None)
+    decode = [16, 512, 2048] if quick else [16, 128, 512, 1024, 1536, 2048]
+    cases = [("modules.csv", "decode", n) for n in decode]
+    cases += [] if quick else [("modules_causal.csv", "prefill", n) for n in (128, 256)]
+    for name, stage, tokens in cases:
+        t0 = time.perf_counter()
+        ours = vhk.decode(tokens) if stage == "decode" else vhk.prefill(tokens)
+        wall = time.perf_counter() - t0
+        g = gold[(name, stage, tokens)]
+        label = f"LLaMA2-7B {stage} {tokens} tokens" + (" (dense causal attention)" if stage == "prefill" else "")
+        rows.append(Check("FlightLLM profiler", f"VHK158, {label}", "ms end to end", float(g["LD"]["total_ms"]),
+                          peer, ours.total_s * 1e3, 2.0, wall_s=wall))
+        if stage == "decode" and tokens == 512:
+            for m in ("LD", "MV", "MISC", "ST"):
+                rows.append(Check("FlightLLM profiler", f"VHK158, {label}", f"{m} module busy ms",
+                                  float(g[m]["busy_ms"]), peer, ours.busy_s.get(m, 0.0) * 1e3, 2.0))
+            rows.append(Check("FlightLLM profiler", f"VHK158, {label}", "instructions (all modules)",
+                              sum(int(g[m]["instructions"]) for m in MODULES), peer,
+                              sum(ours.instructions.values()), 0.0))
+    u280 = Fpga("U280", CONFIGS / "u280_flightllm.yaml", None)
+    for tokens, ms in ((128, 17.50), (512, 18.99)):
+        t0 = time.perf_counter()
+        ours = u280.decode(tokens)
+        rows.append(Check("FlightLLM (U280 board)", f"LLaMA2-7B decode step, {tokens}-token program",
+                          "ms per step", ms, "board measured, reading note (reference B.6, secondary, M)",
+                          ours.total_s * 1e3, 10.0, wall_s=time.perf_counter() - t0,
+                          explanation="U280 HBM efficiencies and core efficiency carried over from the VHK158 "
+                                      "artifact (assumed)"))
+    t0 = time.perf_counter()
+    ev = evaluate(quick)
+    wall = (time.perf_counter() - t0) / len(PAPER)
+    quick_tag = " (quick: 2 of 32 layers)" if quick else ""
+    for key, paper in PAPER.items():
+        if key.startswith("BW util"):
+            case, metric = "U280 LLaMA2-7B decode, contexts <= 640, archsim's lowering", key + " (fraction of HBM peak)"
+        elif key.startswith("DSP"):
+            case, metric = "U280 chains, LLaMA2-7B projections of a 128-token prefill, artifact sparsity", key + " (x)"
+        else:
+            case, metric = "LLaMA2-7B batch 1, geomean of the 6 [prefill, decode] cases", key + " (x)"
+        note = "; ".join(n for n in (QUICK_NOTE if quick and not key.startswith("DSP") else "", GAPS.get(key, "")) if n)
+        rows.append(Check("FlightLLM (paper)", case + (quick_tag if not key.startswith("DSP") else ""), metric, paper,
+                          "Zeng et al., FPGA'24 (abstract, Sec. 1, Tab 5)", ev.ours[key], 20.0,
+                          explanation=note, wall_s=wall))
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="2-layer model, decode buckets every 256 tokens")
+    ap.add_argument("--out", default=str(ROOT / "runs" / "reproduce" / "flightllm"))
+    ap.add_argument("--artifact-masks", default=None, help="the FlightLLM artifact's attention_mask/ folder: its "
+                    "sparse prefill attention layouts (default dense causal)")
+    args = ap.parse_args(argv)
+    if args.artifact_masks and not Path(args.artifact_masks).is_dir():
+        from archsim.errors import ConfigError
+        raise ConfigError("--artifact-masks", "artifact_masks", "not a directory", value=args.artifact_masks,
+                          has_value=True, expected="the artifact's .compiler_output/ir_output/attention_mask")
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ev = evaluate(args.quick, args.artifact_masks)
+    rows, series, ours, bw, gains, ratio = ev.rows, ev.series, ev.ours, ev.bw, ev.gains, ev.ratio
+    fpgas, fpga_decode, fpga_prefill = ev.fpgas, ev.fpga_decode, ev.fpga_prefill
+    fit_notes, assumptions = ev.fit_notes, ev.assumptions
+    labels = list(series)
+    print("\nLatency per case (ms, prefill + decode) and decode throughput (tok/s)")
+    print(f"{'case':12s} " + " ".join(f"{l:>13s}" for l in labels))
+    for r in rows:
+        print(f"[{r['prefill']:4d},{r['decode']:4d}] " + " ".join(f"{r[f'{l} total_ms']:13.1f}" for l in labels))
+        print(f"{'':12s} " + " ".join(f"{r[f'{l} tok_s']:10.1f}t/s" for l in labels))
+    print("\nreference (artifact README): VHK158 profiler total / measured A100 vLLM FP16 / measured A100 HF (ms)")
+    for r in rows:
+        print(f"[{r['prefill']:4d},{r['decode']:4d}]  {r['artifact VHK158 total_ms']:9.1f} / "
+              f"{r['measured A100 vLLM total_ms']:9.1f} / {r['measured A100 HF total_ms']:9.1f}   archsim: "
+              f"{r['VHK158 total_ms']:9.1f} / {r['A100-opt total_ms']:9.1f} / {r['A100-naive total_ms']:9.1f}")
+
     print("\nheadline (geomean over the 6 cases)           paper    archsim   archsim/paper")
     for k, v in PAPER.items():
         print(f"  {k:40s} {v:7.3f}  {ours[k]:8.3f}   {ours[k] / v:6.2f}")
@@ -366,9 +480,11 @@ def main(argv=None) -> int:
             "HBM: the profiler counts 819.2 GB/s as GiB/s (+7.4%); the VHK158 config follows the profiler",
             "1.2x vs A100: the artifact's own example gives 1.10x decode / 1.02x total vs vLLM FP16; the paper's "
             "A100-opt adds SmoothQuant. The headline follows the measured vLLM FP16 baseline; INT8 is printed beside",
-            "Tab 5 bandwidth: the profiler's decode is MV-compute-bound (MV busy ~92%) at ~40% of HBM peak; the "
-            "paper's 65.9% is not reachable with the artifact's MV parallelism. The BW row uses archsim's own "
-            "lowering (exact weights+KV, no over-fetch); the artifact setting is printed beside it",
+            "Tab 5 bandwidth: the VHK158 profiler's decode is MV-compute-bound (MV busy ~92%); on the U280 decode "
+            "is LD-bound (LD busy ~96%) but its LDs span 8 pseudo-channels per core at 0.7 efficiency over 3 cores "
+            "x 0.8 = 193 GB/s, 42% of peak: the paper's 65.9% needs ~1.6x the artifact design's channel parallelism "
+            "(modelling HBM as 32 ports would not change it). The BW row uses archsim's own lowering (exact "
+            "weights+KV, no over-fetch); the artifact setting is printed beside it",
             "the artifact re-reads the whole KV cache in its KV-append layer and over-fetches short last tiles; "
             "the latency series follow the artifact (its compiler is the authors')"):
         print("  - " + line)

@@ -31,9 +31,9 @@ def gemm(m, n, k):
 
 
 def test_every_shipped_dataflow_is_registered_and_an_unknown_one_is_a_located_error():
-    assert {"os", "ws", "is", "neupims_ws", "onnxim_ws"} <= set(dataflow_names())
-    with pytest.raises(ConfigError, match=r"a.yaml: engines.npu.dataflow: bad value; got 'rs'"):
-        array_arch("rs")
+    assert {"os", "ws", "is", "rs", "neupims_ws", "onnxim_ws"} <= set(dataflow_names())
+    with pytest.raises(ConfigError, match=r"a.yaml: engines.npu.dataflow: bad value; got 'xs'"):
+        array_arch("xs")
 
 
 def test_resident_operands_are_neither_fetched_nor_waited_for():

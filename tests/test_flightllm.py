@@ -232,8 +232,16 @@ def test_always_on_chip_decode_keeps_fused_activations_off_hbm(vhk158):
 
 def test_compile_options_are_checked(vhk158):
     params, _ = vhk158
-    with pytest.raises(WorkloadError, match="density of q_proj"):
-        compile_decode(_decode(64, layers=1), params.design, CompileOptions(densities={"q_proj": 1.5}))
+    with pytest.raises(ValueError, match="density of q_proj"):
+        CompileOptions(densities={"q_proj": 1.5})
+    with pytest.raises(ConfigError, match=r"engines\.flightllm\.compiler\.densities.*density of q_proj"):
+        load_arch(VHK158, ["engines.flightllm.compiler.densities.q_proj=1.5"])
+    with pytest.raises(ConfigError, match=r"engines\.flightllm\.compiler\.densities.*not a projection"):
+        load_arch(VHK158, ["engines.flightllm.compiler.densities.qkv=0.5"])
+    with pytest.raises(ConfigError, match=r"engines\.flightllm\.compiler\.always_on_chip"):
+        load_arch(VHK158, ["engines.flightllm.compiler.always_on_chip=maybe"])
+    with pytest.raises(ConfigError, match=r"engines\.flightllm\.compiler\.fuse"):
+        load_arch(VHK158, ["engines.flightllm.compiler.fuse=true"])
     with pytest.raises(WorkloadError, match="LLaMA-class"):
         compile_decode(load_workload("resnet18"), params.design)
 

@@ -58,6 +58,8 @@ class StrictModel(BaseModel):
     @classmethod
     def _bools_are_bools(cls, value: Any, info: ValidationInfo) -> Any:
         annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return value          # a nested model checks its own fields (its bools are bools)
         if annotation in (bool, bool | None) and value is not None and not isinstance(value, bool):
             raise PydanticCustomError("sane_number", "{problem}", {"problem": "not true or false", "at": "",
                                                                  "bad": value, "expected": "true or false"})

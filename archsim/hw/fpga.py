@@ -38,7 +38,7 @@ import numpy as np
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from archsim.config.schema import StrictModel
 from archsim.hw.demand import Demand, Phase
@@ -225,6 +225,52 @@ def check_resources(device: DeviceParams, design: DesignParams) -> None:
             f"{u.available:,.0f} (over by {u.over:,.0f}, {u.fraction:.0%}; {u.key})" for u in over))
 
 
+PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head")
+"""The linear layers of a LLaMA-class decoder the compiler lowers (keys of ``CompileOptions.densities``)."""
+
+
+class CompileOptions(StrictModel):
+    """How FlightLLM's compiler (``archsim.mapping.fpga_compile``) lowers a trace for this design: the
+    ``compiler:`` block of a ``kind: fpga_llm`` engine (``--set engines.flightllm.compiler.always_on_chip=false``).
+
+    ``weight_bits`` and ``densities`` (N:M non-zero fraction per projection) are how the weights are stored;
+    ``attention_bias`` adds bias loads to q/k/v/o; ``always_on_chip`` fuses the decode epilogues (off: every
+    epilogue and softmax round-trips HBM); ``kv_append_reloads`` re-reads the past K and V when appending (the
+    artifact's lowering); ``artifact_tiling`` reproduces the artifact's two over-fetches; programs are
+    compiled per ``decode_bucket`` / ``prefill_bucket`` tokens (length-adaptive compilation)."""
+
+    weight_bits: float = Field(default=4.0, ge=1, le=16, description="bits per stored weight (INT4: 4)")
+    densities: dict[str, float] = Field(default_factory=dict, description="N:M non-zero fraction per projection")
+    attention_bias: bool = False
+    always_on_chip: bool = True
+    kv_append_reloads: bool = False
+    artifact_tiling: bool = False
+    decode_bucket: int = Field(default=16, ge=1, description="decode programs are compiled per this many tokens")
+    prefill_bucket: int = Field(default=128, ge=1, description="prefill programs are compiled per this many tokens")
+
+    @field_validator("densities")
+    @classmethod
+    def _densities(cls, v: dict[str, float]) -> dict[str, float]:
+        for name, d in v.items():
+            if name not in PROJECTIONS:
+                raise ValueError(f"density of {name!r}: not a projection (expected one of {PROJECTIONS})")
+            if not 0 < d <= 1:
+                raise ValueError(f"density of {name}: {d} is not in (0, 1]")
+        return v
+
+    @staticmethod
+    def artifact() -> "CompileOptions":
+        """The FlightLLM artifact's setting (profile/.compiler_output IR): INT4 weights, q/k projections at
+        0.7 density, biases on q/k/v/o, the KV-append layer re-reading the past KV, and its over-fetch
+        (``artifact_tiling``). The shipped configs' ``compiler:`` block."""
+        return CompileOptions(weight_bits=4.0, densities={"q_proj": 0.7, "k_proj": 0.7}, attention_bias=True,
+                              kv_append_reloads=True, artifact_tiling=True)
+
+    def density(self, projection: str) -> float:
+        """Non-zero fraction of ``projection``'s weights (1: dense)."""
+        return float(self.densities.get(projection, 1.0))
+
+
 class FpgaLlmParams(StrictModel):
     kind: Literal["fpga_llm"]
     clock_mhz: float = Field(gt=0, description="fabric clock of the design, MHz")
@@ -232,6 +278,7 @@ class FpgaLlmParams(StrictModel):
     board_power_w: float | None = Field(default=None, gt=0, description="board power while generating, W")
     device: DeviceParams
     design: DesignParams
+    compiler: CompileOptions = Field(default_factory=CompileOptions, description="how the compiler lowers for it")
 
     @model_validator(mode="after")
     def _fits(self):
@@ -269,27 +316,34 @@ class Instruction:
 
 
 class FpgaLlm:
-    """Engine model of ``kind: fpga_llm``: times FlightLLM instructions (see module docstring). Its
-    ``clock_ghz`` is the tick rate (fabric clock × ticks_per_cycle): demands are in ticks."""
+    """Engine model of ``kind: fpga_llm``: times FlightLLM instructions (see module docstring), in fabric
+    cycles (``clock_ghz``), fractional — the engine keeps time in 1/``ticks_per_cycle`` cycles so they add
+    up. A program runs on its module queues (``module_queues``); the board's HBM is its own port."""
 
     def __init__(self, name: str, params: FpgaLlmParams, arch=None) -> None:
         self.name = name
         self.params = params
+        self.arch = arch
         self.device = params.device
         self.design = params.design
         self.fabric_ghz = params.clock_mhz / 1e3
-        self.clock_ghz = self.fabric_ghz * params.ticks_per_cycle
+        self.clock_ghz = self.fabric_ghz
+        self.ticks_per_cycle = params.ticks_per_cycle
         self.speedup = self.design.cores * self.design.core_parallel_efficiency
         self._cache: dict[Instruction, float] = {}
 
     @property
     def peak_macs_per_cycle(self) -> float:
-        """Peak INT8 MACs per tick over every core's matrix engine in MM mode."""
-        return self.design.cores * self.design.mm_parallel.macs / self.params.ticks_per_cycle
+        """Peak INT8 MACs per fabric cycle over every core's matrix engine in MM mode."""
+        return self.design.cores * self.design.mm_parallel.macs
 
     def supports(self, op) -> bool:
-        """FlightLLM instructions only."""
-        return isinstance(op, Instruction)
+        """FlightLLM instructions only (its compiler, ``--mapper flightllm``, lowers a trace to them)."""
+        return isinstance(op, (Instruction, InstructionRun))
+
+    def module_queues(self) -> dict[str, "FpgaModule"]:
+        """The engine's instruction modules as event-engine queues: ``<name>.<module>`` -> its view."""
+        return {f"{self.name}.{m}": FpgaModule(self, m) for m in MODULES}
 
     def channel_bytes_per_cycle(self, efficiency: float) -> float:
         """Bytes one pseudo-channel moves per fabric cycle at ``efficiency``."""
@@ -326,32 +380,67 @@ class FpgaLlm:
         """Uncontended time of ``inst`` on the design (all cores sharing the stream), seconds."""
         return self.fabric_cycles(inst) / self.speedup / (self.fabric_ghz * 1e9)
 
-    def hbm_ports(self) -> dict[str, float]:
-        """The HBM as the event engine's port: name -> GB/s. FlightLLM partitions every tensor evenly over
-        the channels each core owns, so the channels fill and drain together and one port with their summed
-        bandwidth shares them exactly as per-channel ports would."""
+    def own_ports(self) -> dict[str, float]:
+        """The board's HBM as the event engine's port: name -> GB/s. FlightLLM partitions every tensor evenly
+        over the channels each core owns, so the channels fill and drain together and one port with their
+        summed bandwidth shares them exactly as per-channel ports would."""
         return {f"{self.name}.hbm": self.device.hbm.total_gbps}
 
     def demand(self, op, resident: frozenset[str] = frozenset(), **_placement) -> Demand:
-        """Demand of one instruction (or of a run of them, ``InstructionRun``), in ticks: its cycles over the
-        cores, its HBM bytes over the HBM port."""
-        insts = op.instructions if hasattr(op, "instructions") else (op,)
-        cycles = sum(self.fabric_cycles(i) for i in insts)
+        """Demand of one instruction (or of a run of them, ``InstructionRun``): its fabric cycles over the
+        cores (fractional), its HBM bytes over the HBM port."""
+        insts = op.instructions if isinstance(op, InstructionRun) else (op,)
+        cycles = sum(self.fabric_cycles(i) for i in insts) / self.speedup
         hbm = sum(i.hbm_bytes for i in insts)
-        ticks = math.ceil(cycles / self.speedup * self.params.ticks_per_cycle - 1e-9)
-        ports = self.hbm_ports()
+        ports = self.own_ports()
         streams = tuple((p, hbm / len(ports)) for p in ports) if hbm > 0 else ()
-        compute = ticks if insts[0].module in ("MM", "MV", "MISC") else 0
+        compute = math.ceil(cycles - 1e-9) if insts[0].module in ("MM", "MV", "MISC") else 0
         macs = 0
         if insts[0].module in ("MM", "MV"):
             tile = self.design.mm_tile if insts[0].module == "MM" else self.design.mv_tile
             macs = int(sum(tile.m * tile.n * i.k_blocks * self.design.fsb_block * i.density for i in insts))
         key = "read" if insts[0].module == "LD" else "write"
-        return Demand((Phase(ticks, streams),), compute_cycles=compute, macs=macs,
+        return Demand((Phase(cycles, streams),), compute_cycles=compute, macs=macs,
                       traffic_bytes={f"{self.name}.hbm.{key}": hbm} if hbm else {})
 
     def split(self, op, n: int):
         raise NotImplementedError("FlightLLM instruction streams are compiled per core count, not split")
+
+
+@dataclass(frozen=True)
+class InstructionRun:
+    """Instructions of one module run back to back as one task (``archsim.mapping.fpga_streams``)."""
+
+    instructions: tuple[Instruction, ...]
+
+    @property
+    def module(self) -> str:
+        return self.instructions[0].module
+
+
+class FpgaModule:
+    """One instruction module of an ``FpgaLlm`` as a queue of the event engine: the engine's timing, the
+    module's own peak (MM mode for MM, MV mode for MV, no MAC units elsewhere)."""
+
+    def __init__(self, engine: FpgaLlm, module: str):
+        self.engine, self.module = engine, module
+        self.name = f"{engine.name}.{module}"
+        self.clock_ghz = engine.clock_ghz
+        self.ticks_per_cycle = engine.ticks_per_cycle
+        parallel = {"MM": engine.design.mm_parallel, "MV": engine.design.mv_parallel}.get(module)
+        self.peak_macs_per_cycle = engine.design.cores * parallel.macs if parallel is not None else 0
+
+    def supports(self, op) -> bool:
+        return self.engine.supports(op) and op.module == self.module
+
+    def own_ports(self) -> dict[str, float]:
+        return self.engine.own_ports()
+
+    def demand(self, op, resident: frozenset[str] = frozenset(), **placement) -> Demand:
+        return self.engine.demand(op, resident, **placement)
+
+    def split(self, op, n: int):
+        return self.engine.split(op, n)
 
 
 def price_fpga_llm(pricer, name: str, p: FpgaLlmParams) -> None:
@@ -368,7 +457,7 @@ def price_fpga_llm(pricer, name: str, p: FpgaLlmParams) -> None:
 FPGA_LLM = register(ComponentKind("fpga_llm", "engine", FpgaLlmParams, FpgaLlm,
                                   "FPGA LLM accelerator (FlightLLM): DSP-chain matrix engine, SFU, decoupled "
                                   "LD/ST/MM/MV/MISC/SYS instruction modules over HBM pseudo-channels",
-                                  pricer=price_fpga_llm))
+                                  pricer=price_fpga_llm, mapper="flightllm"))
 
 
 # ---------------------------------------------------------------------------------------------- DSP chains

@@ -36,7 +36,9 @@ Category = Literal["engine", "memory", "link"]
 @dataclass(frozen=True)
 class ComponentKind:
     """A registered hardware kind: its YAML ``kind:`` name, category, parameter schema, model class and
-    energy pricer (None: the kind has no energy model yet, and energy accounting says so)."""
+    energy pricer (None: the kind has no energy model yet, and energy accounting says so). ``mapper``: the
+    compiler mapper of an engine kind that runs only its compiler's programs (``archsim.mapping.compiled``);
+    it is the default mapper of an architecture with such an engine, and the only one that applies."""
 
     kind: str
     category: Category
@@ -45,6 +47,7 @@ class ComponentKind:
     description: str = ""
     pricer: Callable | None = None
     check: Callable | None = None
+    mapper: str | None = None
 
 
 _KINDS: dict[tuple[Category, str], ComponentKind] = {}

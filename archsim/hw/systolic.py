@@ -29,7 +29,8 @@ class SystolicParams(StrictModel):
     rows: int = Field(gt=0, description="PE rows (R)")
     cols: int = Field(gt=0, description="PE columns (C)")
     dataflow: str = Field(default="ws", description="a registered dataflow: os, ws, is (SCALE-Sim's fold "
-                          "mapping) or neupims_ws / onnxim_ws (NeuPIMs' simulator cores)")
+                          "mapping), rs (Eyeriss's row-stationary) or neupims_ws / onnxim_ws (NeuPIMs' simulator "
+                          "cores)")
     compute_dtype: str | None = Field(
         default=None, description="element type the PEs and operand buffers hold (int8, int16, fp16 ...): ops of "
         "another dtype are converted to it (quantised or widened), and the run's summary lists each conversion; "
@@ -289,5 +290,5 @@ def price_systolic(pricer, name: str, params: SystolicParams) -> None:
 
 
 SYSTOLIC = register(ComponentKind("systolic", "engine", SystolicParams, SystolicArray,
-                                  "R x C systolic array (dataflow plug-ins: os/ws/is, neupims_ws, onnxim_ws)",
+                                  "R x C systolic array (dataflow plug-ins: os/ws/is, rs, neupims_ws, onnxim_ws)",
                                   pricer=price_systolic))

@@ -15,7 +15,9 @@ def add_subcommand(subparsers) -> None:
     p.add_argument("arch", help="architecture YAML or shipped architecture name (archsim list)")
     p.add_argument("workload", help="zoo model name, workload YAML, trace file (.csv/.parquet) or SCALE-Sim "
                                     "topology CSV (as for `archsim run`)")
-    p.add_argument("--mapper", default="cosma", choices=MAPPER_NAMES, help="mapper (default cosma)")
+    p.add_argument("--mapper", default=None, choices=MAPPER_NAMES,
+                   help="mapper (default cosma, or the compiler of an engine kind that runs only its programs: "
+                        "flightllm on kind: fpga_llm, which writes the compiled instruction program)")
     p.add_argument("-o", "--out", default="schedule.json", help="output JSON file")
     p.add_argument("--scratchpad-kib", type=float, default=None,
                    help="scratchpad capacity in KiB (default: the architecture's SRAMs)")
@@ -51,6 +53,10 @@ def cmd_map(args: argparse.Namespace) -> int:
             raise not_an_arch from None
         raise ConfigError("command line", "arch", "the arguments look swapped", value=[args.arch, args.workload],
                           has_value=True, expected="archsim map ARCH WORKLOAD (the order of archsim run)") from None
+    from archsim.mapping import mapper_for
+    from archsim.mapping.compiled import CompiledProgram
+
+    args.mapper = mapper_for(arch, args.mapper, default="cosma")
     trace = load_workload(args.workload, args.set)
     engines = build_engines(arch)
     if not (args.time_limit_s > 0 and args.time_limit_s < 1e7):
@@ -72,6 +78,11 @@ def cmd_map(args: argparse.Namespace) -> int:
                               has_value=True, expected="an integer ≥ 1")
         options["segment_ops"] = args.segment_ops
     schedule = MAPPERS[args.mapper](trace, engines, **options)
+    if isinstance(schedule, CompiledProgram):
+        out.write_text(json.dumps(schedule.to_dict(), separators=(",", ":")))
+        print("\n".join(schedule.summary_lines()))
+        print(f"wrote {out}")
+        return 0
     traffic = check_schedule(schedule)
     out.write_text(json.dumps(schedule.to_dict(), indent=1))
     tiled = f" ({len(schedule.trace.splits)} ops tiled)" if schedule.tiled else ""

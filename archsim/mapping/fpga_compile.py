@@ -34,44 +34,11 @@ operand is loaded whole by every global-buffer channel instead of a slice each. 
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
-from typing import Mapping
+from dataclasses import dataclass, replace
 
 from archsim.errors import WorkloadError
-from archsim.hw.fpga import DesignParams, Instruction
+from archsim.hw.fpga import PROJECTIONS, CompileOptions, DesignParams, Instruction  # noqa: F401 (re-exported)
 from archsim.trace import Trace
-
-PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head")
-
-
-@dataclass(frozen=True)
-class CompileOptions:
-    """How the compiler lowers (see module docstring)."""
-
-    weight_bits: float = 4.0
-    densities: Mapping[str, float] = field(default_factory=dict)
-    attention_bias: bool = False
-    always_on_chip: bool = True
-    kv_append_reloads: bool = False
-    artifact_tiling: bool = False
-    decode_bucket: int = 16
-    prefill_bucket: int = 128
-
-    @staticmethod
-    def artifact() -> "CompileOptions":
-        """The FlightLLM artifact's setting (profile/.compiler_output IR): INT4 weights, q/k projections at
-        0.7 density, biases on q/k/v/o, the KV-append layer re-reading the past KV, and its over-fetch
-        (``artifact_tiling``)."""
-        return CompileOptions(weight_bits=4.0, densities={"q_proj": 0.7, "k_proj": 0.7}, attention_bias=True,
-                              kv_append_reloads=True, artifact_tiling=True)
-
-    def density(self, projection: str) -> float:
-        d = float(self.densities.get(projection, 1.0))
-        if not 0 < d <= 1:
-            raise WorkloadError(f"density of {projection}: {d} is not in (0, 1]")
-        return d
-
 
 def bucket(length: int, unit: int) -> int:
     """``length`` rounded up to the compile bucket ``unit`` (decode 16, prefill 128 in FlightLLM)."""
@@ -87,6 +54,7 @@ class _Emitter:
 
     def __init__(self):
         self.out: list[Instruction] = []
+        self.starts: list[int] = []          # index of each layer's first instruction
         self.layer = 0
 
     def layer_done(self, insts: list[Instruction], last: bool) -> None:
@@ -96,6 +64,7 @@ class _Emitter:
         assert first.module == "LD" and end.module == "ST", (first.module, end.module)
         insts[0] = replace(first, wait=("SYS",) if self.layer else ())
         insts[-1] = replace(insts[-1], release=("SYS",))
+        self.starts.append(len(self.out))
         self.out.extend(insts)
         self.out.append(Instruction("SYS", wait=("ST",), release=() if last else ("LD",)))
         self.layer += 1
@@ -441,48 +410,71 @@ def _decoder_shapes(trace: Trace) -> dict:
                 vocab=head.dims["N"], layers=layers)
 
 
-def compile_decode(trace: Trace, design: DesignParams, options: CompileOptions | None = None) -> list[Instruction]:
-    """The instruction stream of one batch-1 decode step of ``trace`` (attention over its context length;
-    compile once per ``decode_bucket`` of lengths) on ``design``."""
+@dataclass(frozen=True)
+class CompiledStream:
+    """A compiled program: its instructions in program order, and per SYS-delimited layer the index of its
+    first instruction and the name of the trace op it computes (fused ops run inside their producer's layer)."""
+
+    instructions: list[Instruction]
+    layers: tuple[tuple[int, str], ...]
+
+
+def _emit(layers: list[tuple[str, list[Instruction]]]) -> CompiledStream:
+    em = _Emitter()
+    names = []
+    for i, (name, layer) in enumerate(layers):
+        if layer:
+            names.append(name)
+        em.layer_done(layer, last=i == len(layers) - 1)
+    return CompiledStream(em.out, tuple(zip(em.starts, names)))
+
+
+def compile_decode(trace: Trace, design: DesignParams, options: CompileOptions | None = None,
+                   context: int | None = None) -> list[Instruction]:
+    """The instruction stream of one batch-1 decode step of ``trace`` (attention over its context length, or
+    over ``context``: compile once per ``decode_bucket`` of lengths) on ``design``."""
+    return _decode(trace, design, options, context).instructions
+
+
+def _decode(trace: Trace, design: DesignParams, options: CompileOptions | None, context: int | None) -> CompiledStream:
     o = options or CompileOptions()
     s = _decoder_shapes(trace)
     low = Lowering(design, o)
-    em = _Emitter()
-    h, ctx, heads, hd = s["hidden"], s["context"], s["heads"], s["head_dim"]
+    h, heads, hd = s["hidden"], s["heads"], s["head_dim"]
+    ctx = s["context"] if context is None else int(context)
     fuse = o.always_on_chip
     rope = _Epilogue(("eltwise_mul", "eltwise_mul", "eltwise_add"), True)
     add = _Epilogue(("eltwise_add",), True)
-    layers: list[list[Instruction]] = []
+    layers: list[tuple[str, list[Instruction]]] = []
 
-    def linear(name, k, n, epilogue=None, bias=False, unfused_rows=None):
-        layers.append(low.linear(name, k, n, epilogue if fuse else None, bias))
+    def linear(op, name, k, n, epilogue=None, bias=False, unfused_rows=None, unfused_op=None):
+        layers.append((op, low.linear(name, k, n, epilogue if fuse else None, bias)))
         if epilogue is not None and not fuse:        # the epilogue as layers of its own, through HBM
             rows, width = unfused_rows or (1, n)
-            for op in epilogue.ops:
-                layers.append(low.misc(op, rows, width, 2 if epilogue.operand else 1))
+            for misc in epilogue.ops:
+                layers.append((unfused_op or op, low.misc(misc, rows, width, 2 if epilogue.operand else 1)))
 
-    for _ in range(s["layers"]):
-        layers.append(low.misc("RMSlayernorm", 1, h))
-        linear("q_proj", h, heads * hd, rope, o.attention_bias, (heads, hd))
-        linear("k_proj", h, heads * hd, rope, o.attention_bias, (heads, hd))
-        linear("v_proj", h, heads * hd, None, o.attention_bias)
+    for li in range(s["layers"]):
+        p = f"layers.{li}."
+        layers.append((p + "input_norm", low.misc("RMSlayernorm", 1, h)))
+        linear(p + "attn.qkv_proj", "q_proj", h, heads * hd, rope, o.attention_bias, (heads, hd), p + "attn.rope")
+        linear(p + "attn.qkv_proj", "k_proj", h, heads * hd, rope, o.attention_bias, (heads, hd), p + "attn.rope")
+        linear(p + "attn.qkv_proj", "v_proj", h, heads * hd, None, o.attention_bias)
         past = heads * (ctx - 1) * hd
-        layers.append(low.kv_append(past, heads * hd))
-        layers.append(low.kv_append(past, heads * hd))
-        layers.append(low.attention(heads, hd, ctx, softmax=fuse))
+        layers.append((p + "attn.kv_append", low.kv_append(past, heads * hd)))
+        layers.append((p + "attn.kv_append", low.kv_append(past, heads * hd)))
+        layers.append((p + "attn.attn_qk", low.attention(heads, hd, ctx, softmax=fuse)))
         if not fuse:
-            layers.append(low.misc("softmax", heads, ctx))
-        layers.append(low.attention(heads, ctx, hd, softmax=False))
-        linear("o_proj", h, h, add, o.attention_bias)
-        layers.append(low.misc("RMSlayernorm", 1, h))
-        linear("gate_proj", h, s["inter"], _Epilogue(("silu",), False))
-        linear("up_proj", h, s["inter"], _Epilogue(("eltwise_mul",), True))
-        linear("down_proj", s["inter"], h, add)
-    layers.append(low.misc("RMSlayernorm", 1, h))
-    layers.append(low.linear("lm_head", h, s["vocab"], None, False))
-    for i, layer in enumerate(layers):
-        em.layer_done(layer, last=i == len(layers) - 1)
-    return em.out
+            layers.append((p + "attn.softmax", low.misc("softmax", heads, ctx)))
+        layers.append((p + "attn.attn_v", low.attention(heads, ctx, hd, softmax=False)))
+        linear(p + "attn.o_proj", "o_proj", h, h, add, o.attention_bias, unfused_op=p + "attn_residual")
+        layers.append((p + "post_attention_norm", low.misc("RMSlayernorm", 1, h)))
+        linear(p + "mlp.gate_up_proj", "gate_proj", h, s["inter"], _Epilogue(("silu",), False))
+        linear(p + "mlp.gate_up_proj", "up_proj", h, s["inter"], _Epilogue(("eltwise_mul",), True))
+        linear(p + "mlp.down_proj", "down_proj", s["inter"], h, add, unfused_op=p + "mlp_residual")
+    layers.append(("final_norm", low.misc("RMSlayernorm", 1, h)))
+    layers.append(("lm_head", low.linear("lm_head", h, s["vocab"], None, False)))
+    return _emit(layers)
 
 
 def decode_weight_bytes(trace: Trace, options: CompileOptions) -> float:
@@ -531,50 +523,77 @@ def read_artifact_masks(directory, layers: int) -> list:
 
 
 def compile_prefill(trace: Trace, design: DesignParams, options: CompileOptions | None = None, masks=None,
-                    mask_block: int = 64) -> list[Instruction]:
-    """The instruction stream of a batch-1 prefill of ``trace``'s prompt (compile once per
+                    mask_block: int = 64, tokens: int | None = None) -> list[Instruction]:
+    """The instruction stream of a batch-1 prefill of ``trace``'s prompt (or of ``tokens``: compile once per
     ``prefill_bucket``) on ``design``. ``masks``: per layer the block-sparse attention layout at
     ``mask_block`` granularity (heads × blocks × blocks, True = computed); default dense causal."""
+    return _prefill(trace, design, options, masks, mask_block, tokens).instructions
+
+
+def _prefill(trace: Trace, design: DesignParams, options: CompileOptions | None, masks, mask_block: int,
+             tokens: int | None) -> CompiledStream:
     o = options or CompileOptions()
     s = _prefill_shapes(trace)
     low = Lowering(design, o)
-    em = _Emitter()
-    h, m, heads, hd = s["hidden"], s["tokens"], s["heads"], s["head_dim"]
+    h, heads, hd = s["hidden"], s["heads"], s["head_dim"]
+    m = s["tokens"] if tokens is None else int(tokens)
     if masks is None:
         masks = causal_masks(s["layers"], heads, m, mask_block)
     fuse = o.always_on_chip
     rope = _Epilogue(("eltwise_mul", "eltwise_mul", "eltwise_add"), True)
     add = _Epilogue(("eltwise_add",), True)
     blk = design.fsb_block
-    layers: list[list[Instruction]] = []
+    layers: list[tuple[str, list[Instruction]]] = []
 
-    def linear(name, k, n, epilogue=None, bias=False, unfused_rows=None):
-        layers.append(low.linear_mm(name, m, k, n, epilogue if fuse else None, bias))
+    def linear(op, name, k, n, epilogue=None, bias=False, unfused_rows=None, unfused_op=None):
+        layers.append((op, low.linear_mm(name, m, k, n, epilogue if fuse else None, bias)))
         if epilogue is not None and not fuse:
             rows, width = unfused_rows or (m, n)
-            for op in epilogue.ops:
-                layers.append(low.misc(op, rows, width, 2 if epilogue.operand else 1))
+            for misc in epilogue.ops:
+                layers.append((unfused_op or op, low.misc(misc, rows, width, 2 if epilogue.operand else 1)))
 
     for layer in range(s["layers"]):
+        p = f"layers.{layer}."
         mask = fsb_masks(masks[layer], blk, mask_block, _ceil(m, blk), _ceil(m, blk))
-        layers.append(low.misc("RMSlayernorm", m, h))
-        linear("q_proj", h, heads * hd, rope, o.attention_bias, (heads * m, hd))
-        linear("k_proj", h, heads * hd, rope, o.attention_bias, (heads * m, hd))
-        linear("v_proj", h, heads * hd, None, o.attention_bias)
-        layers.append(low.attention_mm(heads, m, hd, m, True, mask, softmax=fuse))
+        layers.append((p + "input_norm", low.misc("RMSlayernorm", m, h)))
+        linear(p + "attn.qkv_proj", "q_proj", h, heads * hd, rope, o.attention_bias, (heads * m, hd), p + "attn.rope")
+        linear(p + "attn.qkv_proj", "k_proj", h, heads * hd, rope, o.attention_bias, (heads * m, hd), p + "attn.rope")
+        linear(p + "attn.qkv_proj", "v_proj", h, heads * hd, None, o.attention_bias)
+        layers.append((p + "attn.attn_qk", low.attention_mm(heads, m, hd, m, True, mask, softmax=fuse)))
         if not fuse:
-            layers.append(low.misc("softmax", heads * m, m))
-        layers.append(low.attention_mm(heads, m, m, hd, False, mask, softmax=False))
-        linear("o_proj", h, h, add, o.attention_bias)
-        layers.append(low.misc("RMSlayernorm", m, h))
-        linear("gate_proj", h, s["inter"], _Epilogue(("silu",), False))
-        linear("up_proj", h, s["inter"], _Epilogue(("eltwise_mul",), True))
-        linear("down_proj", s["inter"], h, add)
-    layers.append(low.misc("RMSlayernorm", m, h))
-    layers.append(low.linear_mm("lm_head", m, h, s["vocab"], None, False))
-    for i, layer in enumerate(layers):
-        em.layer_done(layer, last=i == len(layers) - 1)
-    return em.out
+            layers.append((p + "attn.softmax", low.misc("softmax", heads * m, m)))
+        layers.append((p + "attn.attn_v", low.attention_mm(heads, m, m, hd, False, mask, softmax=False)))
+        linear(p + "attn.o_proj", "o_proj", h, h, add, o.attention_bias, unfused_op=p + "attn_residual")
+        layers.append((p + "post_attention_norm", low.misc("RMSlayernorm", m, h)))
+        linear(p + "mlp.gate_up_proj", "gate_proj", h, s["inter"], _Epilogue(("silu",), False))
+        linear(p + "mlp.gate_up_proj", "up_proj", h, s["inter"], _Epilogue(("eltwise_mul",), True))
+        linear(p + "mlp.down_proj", "down_proj", s["inter"], h, add, unfused_op=p + "mlp_residual")
+    layers.append(("final_norm", low.misc("RMSlayernorm", m, h)))
+    layers.append(("lm_head", low.linear_mm("lm_head", m, h, s["vocab"], None, False)))
+    return _emit(layers)
+
+
+def trace_phase(trace: Trace) -> str:
+    """``decode`` (one step: attention of a single query row over the context) or ``prefill`` (the prompt)."""
+    qk = next((o for o in trace.ops if o.name.endswith("attn.attn_qk")), None)
+    if qk is None:
+        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders (qkv_proj, "
+                            "attn_qk, gate_up_proj with SwiGLU, lm_head); this trace has no attention")
+    return "decode" if qk.dims.get("M", 1) == 1 and any(o.kind == "kv_append" for o in trace.ops) else "prefill"
+
+
+def compile_trace(trace: Trace, design: DesignParams, options: CompileOptions | None = None,
+                  masks=None) -> tuple[CompiledStream, str, int]:
+    """FlightLLM's length-adaptive compilation of ``trace`` (one decode step or one prefill of a LLaMA-class
+    decoder): the program compiled for the bucket its length falls in (attention length rounded up to
+    ``decode_bucket``, prompt to ``prefill_bucket``), with the phase and the bucket's length. What the
+    ``flightllm`` mapper runs and ``experiments/flightllm.py`` times."""
+    o = options or CompileOptions()
+    if trace_phase(trace) == "decode":
+        length = bucket(_decoder_shapes(trace)["context"], o.decode_bucket)
+        return _decode(trace, design, o, length), "decode", length
+    length = bucket(_prefill_shapes(trace)["tokens"], o.prefill_bucket)
+    return _prefill(trace, design, o, masks, 64, length), "prefill", length
 
 
 def _prefill_shapes(trace: Trace) -> dict:
@@ -585,8 +604,12 @@ def _prefill_shapes(trace: Trace) -> dict:
         gu = next(o for o in trace.ops if o.name.endswith("mlp.gate_up_proj"))
         head = next(o for o in trace.ops if o.name == "lm_head")
     except StopIteration:
-        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders") from None
+        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders (qkv_proj, "
+                            "attn_qk, gate_up_proj with SwiGLU, lm_head)") from None
     heads, head_dim, tokens = qk.dims["B"], qk.dims["K"], qk.dims["M"]
+    if qkv.dims["M"] != tokens:
+        raise WorkloadError(f"{trace.name}: not a batch-1 prefill ({qkv.dims['M'] // tokens} sequences; FlightLLM "
+                            "runs batch 1)")
     if qkv.dims["N"] != 3 * heads * head_dim:
         raise WorkloadError(f"{trace.name}: grouped-query attention is not lowered (FlightLLM: LLaMA2-7B)")
     return dict(hidden=qkv.dims["K"], heads=heads, head_dim=head_dim, tokens=tokens, inter=gu.dims["N"] // 2,

@@ -15,36 +15,31 @@ previous instruction ends, so a run of such instructions behind one that release
 the tick rounding of each task).
 
 **Layers.** A FlightLLM program is a sequence of layers separated by SYS: a layer's first LD waits for the
-SYS that waits for the previous layer's last ST, and every instruction of a layer depends, through its
-module's queue and its tokens, on that first LD — so layers never overlap and the stream takes the sum of
-its layers' times. ``run_stream(layered=True)`` (the default) therefore runs each *distinct* layer once on the
-engine (32 identical decoder layers of LLaMA2-7B: once) and adds the layers up; ``layered=False`` runs the
-whole stream as one program (same result, ``tests/test_flightllm.py`` checks; 30x slower).
+SYS that waits for the previous layer's last ST, and what ends a layer — its last ST (through SYS) and its
+LD queue — depends on that first LD, so a layer starts when the previous one is done and the stream takes the
+sum of its layers' times. (One exception does not change that: the artifact's KV-append layer stores the new
+K/V without waiting for its own LD, so in the whole stream that ST and its SYS finish before the layer's LD
+does and its records start earlier than in a layer-by-layer run; the next layer still waits for the LD queue.) ``run_layers`` therefore runs each *distinct*
+layer once on the engine (32 identical decoder layers of LLaMA2-7B: once) and the layers are added up:
+``run_stream(layered=True)`` (the default) and ``layered_result`` (the Result ``archsim run`` reports, each
+layer's records relabelled with its trace op and shifted to when it runs); ``layered=False`` runs the whole
+stream as one program — same totals and per-module busy times (``tests/test_flightllm*.py`` check), ~30x
+slower.
 """
 from __future__ import annotations
 
 import gzip
 import json
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from archsim.errors import ConfigError
-from archsim.hw.fpga import MISC_OPS, MODULES, FpgaLlm, Instruction
-from archsim.sim.engine import Engine, PortSpec, full_collections_deferred
+from archsim.hw.fpga import MISC_OPS, MODULES, FpgaLlm, Instruction, InstructionRun
+from archsim.sim.engine import full_collections_deferred
 from archsim.sim.program import Program, Task
-
-
-@dataclass(frozen=True)
-class InstructionRun:
-    """Instructions of one module run back to back as one task (see module docstring)."""
-
-    instructions: tuple[Instruction, ...]
-
-    @property
-    def module(self) -> str:
-        return self.instructions[0].module
 
 
 def pool(producer: str, consumer: str) -> str:
@@ -127,11 +122,15 @@ def coalesce(stream: list[Instruction]) -> list[tuple[int, InstructionRun]]:
     return [(i, InstructionRun(tuple(r))) for i, r in runs]
 
 
-def stream_program(stream: list[Instruction], engine: str, coalesced: bool = True) -> tuple[Program, list[int]]:
+def stream_program(stream: list[Instruction], engine: str, coalesced: bool = True,
+                   sources: Sequence[tuple[int, object]] = ()) -> tuple[Program, list[int]]:
     """The Program of ``stream`` on the modules of FPGA engine ``engine`` and, per task, the index of its
-    first instruction."""
+    first instruction. ``sources``: (index of a layer's first instruction, the trace op it computes) in
+    order; each task is labelled with the op of the layer its first instruction belongs to (its records
+    then name that op)."""
     pools = {pool(a, b): 0 for a in MODULES for b in MODULES if a != b}
     runs = coalesce(stream) if coalesced else [(i, InstructionRun((x,))) for i, x in enumerate(stream)]
+    starts = [i for i, _ in sources]
     tasks, first = [], []
     for i, run in runs:
         head, tail = run.instructions[0], run.instructions[-1]
@@ -139,9 +138,11 @@ def stream_program(stream: list[Instruction], engine: str, coalesced: bool = Tru
             if w not in MODULES or w == head.module:
                 raise ConfigError("<stream>", f"instruction {i}", "bad wait/release module", value=w,
                                   has_value=True, expected=f"another of {MODULES}")
+        k = bisect_right(starts, i) - 1
         tasks.append(Task(f"{head.module}#{i}", queues=(f"{engine}.{head.module}",), ops=(run,),
                           wait=tuple((pool(w, head.module), 1) for w in head.wait),
-                          release=tuple((pool(tail.module, r), 1) for r in tail.release)))
+                          release=tuple((pool(tail.module, r), 1) for r in tail.release),
+                          source=sources[k][1] if k >= 0 else None))
         first.append(i)
     return Program(tasks=tasks, pools=pools), first
 
@@ -165,33 +166,107 @@ class StreamResult:
         return self.hbm_bytes / (self.total_s * self.hbm_peak_gbps * 1e9) if self.total_s else 0.0
 
 
-class _Sums:
-    """Engine sink: busy ticks per queue and, optionally, every task's start and end."""
+class _Times:
+    """Engine sink keeping every task's name, start, end and queue (``run_stream(keep_times=True)``)."""
 
-    def __init__(self, keep: bool):
-        self.busy: Counter = Counter()
-        self.keep = keep
+    def __init__(self):
         self.times: list[tuple[str, int, int, str]] = []
 
     def task(self, task, members, start, end):
-        self.busy[task.queues[0]] += end - start
-        if self.keep:
-            self.times.append((task.name, start, end, task.queues[0]))
+        self.times.append((task.name, start, end, task.queues[0]))
 
     def transfer(self, info, start, end):    # streams have no transfer tasks
         pass
 
 
-def split_layers(stream: list[Instruction]) -> list[tuple[Instruction, ...]]:
-    """The stream's SYS-terminated layers (a trailing part without SYS is a layer too)."""
+class _Discard(_Times):
+    """Engine sink keeping nothing (busy time and ports are the engine's own)."""
+
+    def task(self, task, members, start, end):
+        pass
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """Stand-in op labelling the tasks of a layer run once for all its occurrences (``LayerRun.records``)."""
+
+    name: str = "layer"
+    id: int = -1
+    kind: str = ""
+    layer: str = ""
+    dtype: str = ""
+
+
+LAYER = _Layer()
+
+
+@dataclass
+class LayerRun:
+    """Instructions run once on the FPGA's module queues (``engine_for``'s engine; times in its ticks): how
+    long (``ticks``), busy ticks per queue, the ports' stats, the tasks, and when asked one record per queue
+    (labelled ``LAYER``) or every task's (name, start, end, queue)."""
+
+    ticks: int
+    busy: dict[str, int]
+    ports: list
+    tasks: int
+    tick_s: float
+    records: list = field(default_factory=list)
+    times: list = field(default_factory=list)
+
+
+def run_instructions(model: FpgaLlm, insts: list[Instruction], coalesced: bool = True, records: bool = False,
+                     keep_times: bool = False) -> LayerRun:
+    """Run ``insts`` as one program on ``model``'s module queues and HBM port (``archsim.sim.run.engine_for``)."""
+    from archsim.sim.result import PortStats
+    from archsim.sim.run import engine_for
+    from archsim.sim.totals import OpTotals
+
+    program, _ = stream_program(insts, model.name, coalesced, [(0, LAYER)] if records else ())
+    queues = model.module_queues()
+    engine = engine_for(model.arch, queues)
+    engine.sink = OpTotals(engine.engine_scale) if records else _Times() if keep_times else _Discard()
+    with full_collections_deferred():
+        engine.extend(program)
+        engine.run()
+    ports = [PortStats(p.name, p.kind, p.bytes_per_cycle, p.bytes_moved, p.busy_cycles, p.held_cycles)
+             for p in engine.ports.values()]
+    recs = engine.sink.records({q: m.peak_macs_per_cycle for q, m in queues.items()}) if records else []
+    return LayerRun(engine.now, dict(engine.busy_cycles), ports, len(program.tasks), 1.0 / (engine.clock_ghz * 1e9),
+                    recs, getattr(engine.sink, "times", []))
+
+
+def split_layers(stream: list[Instruction]) -> list[tuple[int, tuple[Instruction, ...]]]:
+    """The stream's SYS-terminated layers with the index of their first instruction (a trailing part
+    without SYS is a layer too)."""
     layers, start = [], 0
     for i, inst in enumerate(stream):
         if inst.module == "SYS":
-            layers.append(tuple(stream[start:i + 1]))
+            layers.append((start, tuple(stream[start:i + 1])))
             start = i + 1
     if start < len(stream):
-        layers.append(tuple(stream[start:]))
+        layers.append((start, tuple(stream[start:])))
     return layers
+
+
+def run_layers(model: FpgaLlm, stream: list[Instruction], coalesced: bool = True,
+               records: bool = False) -> list[tuple[int, LayerRun]]:
+    """(first instruction index, run) of every layer of ``stream`` in program order; each *distinct* layer
+    runs once on the engine and its occurrences share that run (module docstring: layers never overlap)."""
+    seen: dict[tuple[Instruction, ...], LayerRun] = {}
+    out = []
+    for start, layer in split_layers(stream):
+        run = seen.get(layer)
+        if run is None:
+            # the layer as a program of its own: it starts once the previous layer's SYS is done
+            insts = list(layer)
+            if insts[0].wait == ("SYS",):
+                insts[0] = replace(insts[0], wait=())
+            if insts[-1].module == "SYS":
+                insts[-1] = replace(insts[-1], release=())
+            run = seen[layer] = run_instructions(model, insts, coalesced, records)
+        out.append((start, run))
+    return out
 
 
 def run_stream(model: FpgaLlm, stream: list[Instruction], coalesced: bool = True, keep_times: bool = False,
@@ -199,53 +274,44 @@ def run_stream(model: FpgaLlm, stream: list[Instruction], coalesced: bool = True
     """Run ``stream`` on the design of ``model`` (one engine, its module queues, its HBM port) and return
     what each module did. ``layered``: run each distinct SYS-delimited layer once and add them up (module
     docstring); ``keep_times`` needs the whole stream (``layered=False``)."""
+    counts = Counter(i.module for i in stream)
+    instructions = {m: counts.get(m, 0) for m in MODULES}
+    hbm = sum(i.hbm_bytes for i in stream)
     if layered and not keep_times:
-        return _run_layered(model, stream, coalesced)
-    return _run_whole(model, stream, coalesced, keep_times)
+        runs = [r for _, r in run_layers(model, stream, coalesced)]
+    else:
+        runs = [run_instructions(model, stream, coalesced, keep_times=keep_times)]
+    tick_s = runs[0].tick_s if runs else 0.0
+    busy = {m: sum(r.busy.get(f"{model.name}.{m}", 0) for r in runs) * tick_s for m in MODULES}
+    times = sorted((int(name.split("#")[1]), q.rsplit(".", 1)[1], s * tick_s, e * tick_s)
+                   for r in runs for name, s, e, q in r.times)
+    return StreamResult(instructions, busy, sum(r.ticks for r in runs) * tick_s, hbm, model.device.hbm.total_gbps,
+                        sum(r.tasks for r in runs), times)
 
 
-def _run_layered(model: FpgaLlm, stream: list[Instruction], coalesced: bool) -> StreamResult:
-    seen: dict[tuple[Instruction, ...], list] = {}
-    for layer in split_layers(stream):
-        hit = seen.get(layer)
-        if hit is None:
-            seen[layer] = [1]
-        else:
-            hit[0] += 1
-    busy = dict.fromkeys(MODULES, 0.0)
-    total, tasks = 0.0, 0
-    for layer, (n,) in seen.items():
-        # the layer as a program of its own: it starts once the previous layer's SYS is done
-        insts = list(layer)
-        if insts[0].wait == ("SYS",):
-            insts[0] = replace(insts[0], wait=())
-        if insts[-1].module == "SYS":
-            insts[-1] = replace(insts[-1], release=())
-        r = _run_whole(model, insts, coalesced, False)
-        total += n * r.total_s
-        tasks += n * r.tasks
-        for m in MODULES:
-            busy[m] += n * r.busy_s[m]
-    counts = Counter(i.module for i in stream)
-    return StreamResult({m: counts.get(m, 0) for m in MODULES}, busy, total, sum(i.hbm_bytes for i in stream),
-                        model.device.hbm.total_gbps, tasks)
+def layered_result(model: FpgaLlm, stream: list[Instruction], sources: Sequence[tuple[int, object]], arch,
+                   workload_name: str, coalesced: bool = True):
+    """The Result (``archsim.sim.result``) of ``stream`` run layer by layer (``run_layers``): one record per
+    (layer, module queue), relabelled with the op ``sources`` gives the layer's first instruction and shifted
+    to when the layer runs (an op the compiler cuts into several layers — q, k and v of ``qkv_proj`` — has a
+    record per layer, so timelines show when each module was busy); busy time and port traffic summed over
+    the layers. Equal to running the whole stream as one program (per (op, queue) once summed)."""
+    from archsim.sim.run import assemble_result
 
-
-def _run_whole(model: FpgaLlm, stream: list[Instruction], coalesced: bool, keep_times: bool) -> StreamResult:
-    program, first = stream_program(stream, model.name, coalesced)
-    tick_s = 1.0 / (model.clock_ghz * 1e9)
-    ports = {p: PortSpec(gbps / model.clock_ghz) for p, gbps in model.hbm_ports().items()}
-    sums = _Sums(keep_times)
-    engine = Engine(model.clock_ghz, {f"{model.name}.{m}": model for m in MODULES}, ports, sink=sums)
-    with full_collections_deferred():
-        engine.extend(program)
-        engine.run()
-    counts = Counter(i.module for i in stream)
-    busy = {m: sums.busy[f"{model.name}.{m}"] * tick_s for m in MODULES}
-    times = []
-    if keep_times:
-        for name, s, e, q in sums.times:
-            times.append((int(name.split("#")[1]), q.rsplit(".", 1)[1], s * tick_s, e * tick_s))
-        times.sort()
-    return StreamResult({m: counts.get(m, 0) for m in MODULES}, busy, engine.now * tick_s,
-                        sum(i.hbm_bytes for i in stream), model.device.hbm.total_gbps, len(program.tasks), times)
+    starts = [i for i, _ in sources]
+    records, busy, ports, offset = [], Counter(), {}, 0
+    for start, run in run_layers(model, stream, coalesced, records=True):
+        k = bisect_right(starts, start) - 1
+        op = sources[k][1] if k >= 0 and sources[k][1] is not None else LAYER
+        for r in run.records:
+            records.append(replace(r, op_id=getattr(op, "id", -1), name=op.name, kind=getattr(op, "kind", ""),
+                                   layer=getattr(op, "layer", ""), dtype=getattr(op, "dtype", ""),
+                                   start_cycle=r.start_cycle + offset, end_cycle=r.end_cycle + offset))
+        busy.update(run.busy)
+        for p in run.ports:
+            acc = ports.get(p.name)
+            ports[p.name] = p if acc is None else replace(acc, bytes_moved=acc.bytes_moved + p.bytes_moved,
+                                                          busy_cycles=acc.busy_cycles + p.busy_cycles,
+                                                          held_cycles=acc.held_cycles + p.held_cycles)
+        offset += run.ticks
+    return assemble_result(arch, model.module_queues(), workload_name, records, (), list(ports.values()), busy)

@@ -220,6 +220,9 @@ def energy_breakdown(per_component: pd.DataFrame, by_kind: pd.DataFrame, title: 
     b.set_xlabel("op kind")
     b.set_ylabel("dynamic energy (uJ)")
     b.set_title("By op kind")
-    b.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if len(kinds.columns):
+        b.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    else:          # e.g. an FPGA board priced by its power: all of its energy is static
+        b.text(0.5, 0.5, "no dynamic energy", ha="center", transform=b.transAxes)
     fig.suptitle(title or "Energy breakdown")
     return fig

@@ -29,7 +29,9 @@ def roofline_inputs(result, arch) -> tuple[pd.DataFrame, dict, dict, dict]:
             served[(t.consumer_op, t.src)] = served.get((t.consumer_op, t.src), 0.0) + t.bytes
     rows, peaks, bws, drams = [], {}, {}, {}
     for label, members in run_plots.unit_groups(ops).items():
-        params = arch.engines[members[0]]
+        params = arch.engines.get(members[0])
+        if params is None:       # a compiled program's module queue (FlightLLM's flightllm.MV): no YAML engine
+            continue
         peak = sum(result.engine_peak_macs_per_cycle.get(m, 0) for m in members)
         mem = getattr(params, "dram", None)
         if not (peak and mem and mem in arch.memories):

@@ -18,7 +18,8 @@ def _energy_cells(e, shown: bool) -> str:
     if e is None:
         return f"{'':>12}{'':>10}"
     area = "" if e.area_um2 != e.area_um2 else f"{e.area_um2 / 1e6:.3f}"
-    return f"{e.total_pj / 1e6:>12,.2f}{area:>10}"
+    uj = f"{e.total_pj / 1e6:,.2f}"
+    return f"{uj:>12}{area:>10}" if len(uj) < 12 else f" {uj}{area:>10}"    # a board's joules: keep a gap
 
 
 def format_summary(result: Result, top_ops: int = 8, energy=None) -> str:

@@ -227,6 +227,10 @@ class Engine:
         if pending == 0:
             self._work.append(("ready", i))
 
+    def engine_scale(self, queue: str) -> float:
+        """Engine-time units per cycle of ``queue``'s model (1 for a queue without a model of its own)."""
+        return self._engine_scale(queue)
+
     def _engine_scale(self, queue: str) -> float:
         s = self._scale.get(queue)
         if s is None:

@@ -2,16 +2,19 @@
 call, and ``run_program``: a Program on an architecture's engines and ports."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from archsim.config import Arch, load_arch
 from archsim.errors import ConfigError
 from archsim.hw import registry
-from archsim.mapping import MAPPERS
+from archsim.mapping import MAPPERS, mapper_for
+from archsim.mapping.compiled import CompiledProgram
 from archsim.sim.engine import Engine, PortSpec, full_collections_deferred
 from archsim.sim.program import Program
 from archsim.sim.result import PortStats, Result
+from archsim.sim.totals import OpTotals
 from archsim.trace import Trace
 
 
@@ -24,9 +27,11 @@ def build_engines(arch: Arch) -> dict:
     return engines
 
 
-def arch_ports(arch: Arch) -> dict[str, PortSpec]:
-    """The shared bandwidth resources of ``arch``: every memory that is a port (its kind's ``port_gbps``)
-    and every link, in bytes per cycle of the architecture clock."""
+def arch_ports(arch: Arch, engines: Mapping[str, object] | None = None) -> dict[str, PortSpec]:
+    """The shared bandwidth resources of ``arch``: every memory that is a port (its kind's ``port_gbps``),
+    every link and every port an engine model owns (``own_ports()``: name -> GB/s, e.g. an FPGA board's HBM,
+    part of the engine's kind rather than a memory of the architecture), in bytes per cycle of the
+    architecture clock."""
     ports = {}
     for name in arch.memories:
         gbps = registry.memory_model(arch, name).port_gbps(arch.clock_ghz)
@@ -34,7 +39,17 @@ def arch_ports(arch: Arch) -> dict[str, PortSpec]:
             ports[name] = PortSpec(gbps / arch.clock_ghz, "memory")
     for name, lp in arch.links.items():
         ports[name] = PortSpec(lp.bandwidth_gbps / arch.clock_ghz, "link")
+    for model in (engines or {}).values():
+        for name, gbps in getattr(model, "own_ports", dict)().items():
+            ports[name] = PortSpec(gbps / arch.clock_ghz, "memory")
     return ports
+
+
+def time_resolution(engines: Mapping[str, object]) -> int:
+    """Engine ticks per architecture cycle: the finest time step any engine model asks for
+    (``ticks_per_cycle``; 1 — whole cycles — unless a model's demands are fractional cycles that must add up
+    exactly, as FlightLLM's instructions over its cores do)."""
+    return max([int(getattr(m, "ticks_per_cycle", 1)) for m in engines.values()] + [1])
 
 
 def resolve_workload(workload: str | Path | Trace, overrides: Sequence[str] = ()) -> Trace:
@@ -46,28 +61,60 @@ def resolve_workload(workload: str | Path | Trace, overrides: Sequence[str] = ()
     return load_workload(str(workload), overrides)
 
 
-def engine_for(arch: Arch, engines: Mapping[str, object]) -> Engine:
-    """An event engine with ``arch``'s ports and ``engines`` as its queues' hardware models."""
-    return Engine(arch.clock_ghz, engines, arch_ports(arch))
+def engine_for(arch: Arch, engines: Mapping[str, object], sink=None) -> Engine:
+    """An event engine with ``arch``'s ports and ``engines`` as its queues' hardware models, keeping time in
+    ticks of 1/``time_resolution(engines)`` architecture cycle (``result_of`` reports architecture cycles)."""
+    ticks = time_resolution(engines)
+    ports = {n: PortSpec(p.bytes_per_cycle / ticks, p.kind) for n, p in arch_ports(arch, engines).items()}
+    return Engine(arch.clock_ghz * ticks, engines, ports, sink=sink)
 
 
 def result_of(engine: Engine, arch: Arch, engines: Mapping[str, object], workload_name: str,
               tier_capacity: Mapping[str, int] | None = None) -> Result:
-    """The Result of a finished ``engine`` run."""
-    records = sorted(engine.records, key=lambda r: (r.start_cycle, r.op_id, r.engine))
+    """The Result of a finished ``engine`` run (``engine_for``'s). With an ``OpTotals`` sink its records are one
+    per (op, engine)."""
     peak = {n: getattr(m, "peak_macs_per_cycle", 0) for n, m in engines.items()}
-    ports = tuple(PortStats(p.name, p.kind, p.bytes_per_cycle, p.bytes_moved, p.busy_cycles, p.held_cycles)
-                  for p in engine.ports.values())
-    occupancy = tuple(s for s in engine.occupancy if tier_capacity and s.tier in tier_capacity)
-    busy = {q: c for q, c in engine.busy_cycles.items() if q in engines}
-    return Result(arch.name, workload_name, arch.clock_ghz, tuple(records), tuple(engine.transfers), peak,
-                  occupancy, dict(tier_capacity or {}), ports, busy)
+    if isinstance(engine.sink, OpTotals):
+        records, transfers = engine.sink.records(peak), engine.sink.transfers()
+    else:
+        records, transfers = engine.records, engine.transfers
+    ports = [PortStats(p.name, p.kind, p.bytes_per_cycle, p.bytes_moved, p.busy_cycles, p.held_cycles)
+             for p in engine.ports.values()]
+    return assemble_result(arch, engines, workload_name, records, transfers, ports, engine.busy_cycles,
+                           engine.occupancy, tier_capacity)
+
+
+def assemble_result(arch: Arch, engines: Mapping[str, object], workload_name: str, records, transfers, ports,
+                    busy: Mapping[str, int], occupancy=(), tier_capacity: Mapping[str, int] | None = None) -> Result:
+    """A Result from the parts of a run in ``engine_for``'s time unit (ticks of 1/``time_resolution(engines)``
+    architecture cycle): records, transfers, port stats, busy ticks per queue, occupancy samples. Times are
+    reported in architecture cycles (a record spans every cycle it touches)."""
+    ticks = time_resolution(engines)
+    peak = {n: getattr(m, "peak_macs_per_cycle", 0) for n, m in engines.items()}
+    if ticks > 1:
+        records = [replace(r, start_cycle=r.start_cycle // ticks, end_cycle=-(-r.end_cycle // ticks))
+                   for r in records]
+        transfers = [replace(t, start_cycle=t.start_cycle // ticks, end_cycle=-(-t.end_cycle // ticks))
+                     for t in transfers]
+        ports = [replace(p, bytes_per_cycle=p.bytes_per_cycle * ticks, busy_cycles=round(p.busy_cycles / ticks),
+                         held_cycles=round(p.held_cycles / ticks)) for p in ports]
+        occupancy = [replace(s, cycle=s.cycle // ticks) for s in occupancy]
+    records = sorted(records, key=lambda r: (r.start_cycle, r.op_id, r.engine))
+    occupancy = tuple(s for s in occupancy if tier_capacity and s.tier in tier_capacity)
+    busy = {q: round(c / ticks) for q, c in busy.items() if q in engines}
+    return Result(arch.name, workload_name, arch.clock_ghz, tuple(records), tuple(transfers), peak,
+                  occupancy, dict(tier_capacity or {}), tuple(ports), busy)
 
 
 def run_program(program: Program, arch: Arch, engines: Mapping[str, object], workload_name: str,
-                tier_capacity: Mapping[str, int] | None = None, progress: bool = False) -> Result:
-    """Run ``program`` on ``arch`` (its ports, ``engines`` as the models of its queues); return the Result."""
+                tier_capacity: Mapping[str, int] | None = None, progress: bool = False,
+                records_per_op: bool = False) -> Result:
+    """Run ``program`` on ``arch`` (its ports, ``engines`` as the models of its queues); return the Result.
+    ``records_per_op``: one record per (op, engine), summed over the tasks labelled with that op (a compiled
+    program cuts each op into many tasks), instead of one per task."""
     engine = engine_for(arch, engines)
+    if records_per_op:
+        engine.sink = OpTotals(engine.engine_scale)
     with full_collections_deferred():
         engine.extend(program)
         engine.run(progress=progress, label=f"{workload_name} on {arch.name}")
@@ -75,11 +122,14 @@ def run_program(program: Program, arch: Arch, engines: Mapping[str, object], wor
 
 
 def simulate(arch: Arch | str | Path, workload: str | Path | Trace, *, arch_overrides: Iterable[str] = (),
-             workload_overrides: Sequence[str] = (), mapper: str = "partition", progress: bool = False,
+             workload_overrides: Sequence[str] = (), mapper: str | None = None, progress: bool = False,
              mapper_options: dict | None = None, tier_plan="weights", tier_options: dict | None = None,
              prefetch_weights: bool = True) -> Result:
     """Run ``workload`` on ``arch`` and return the Result (see ``archsim.sim.result``).
 
+    ``mapper``: None runs the architecture's default (``archsim.mapping.mapper_for``: ``partition``, or the
+    compiler mapper of an engine kind that runs only its compiler's programs — ``flightllm`` on
+    ``kind: fpga_llm``). A compiler mapper's Program runs as compiled, one record per (op, module queue).
     ``mapper_options`` go to the mapper as keywords (e.g. ``capacity_bytes`` for the memory planners); a
     Schedule with a memory plan is checked (``archsim.mapping.checker``) before it runs. On an architecture
     with memory tiers (``kind: tiers``) the weights live in the slower tiers and are staged into the fastest
@@ -94,11 +144,11 @@ def simulate(arch: Arch | str | Path, workload: str | Path | Trace, *, arch_over
     if not isinstance(arch, Arch):
         arch = load_arch(arch, arch_overrides)
     trace = resolve_workload(workload, workload_overrides)
-    if mapper not in MAPPERS:
-        raise ConfigError("--mapper", "mapper", "unknown mapper", value=mapper, has_value=True,
-                          expected=f"one of {sorted(MAPPERS)}")
+    mapper = mapper_for(arch, mapper)
     engines = build_engines(arch)
     schedule = MAPPERS[mapper](trace, engines, **(mapper_options or {}))
+    if isinstance(schedule, CompiledProgram):
+        return schedule.run(arch, progress=progress)
     if schedule.memory_plan is not None:
         from archsim.mapping.checker import check_schedule
 

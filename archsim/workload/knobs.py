@@ -28,6 +28,8 @@ class RunKnobs:
     epilogues. strict: fail on unsupported ONNX ops instead of skipping them. points: encoded sample
     points per step of a neural-graphics primitive (``instant_ngp``: NeRF rays × samples per ray,
     SDF/volume queries, image pixels; default 262,144 = 2^18), multiplied by ``batch``.
+    dw_group_size / pw_groups: regroup a CNN's depthwise convs to that many input channels per group and
+    split its pointwise convs into that many groups (DRACO's transformation, ``archsim.workload.regroup``).
     """
 
     batch: int = 1
@@ -43,6 +45,8 @@ class RunKnobs:
     fuse: bool = True
     strict: bool = True
     points: int | None = None
+    dw_group_size: int = 1
+    pw_groups: int = 1
 
     @property
     def prompt_len(self) -> int:
@@ -55,7 +59,7 @@ class RunKnobs:
         return self.context if self.context is not None else self.prompt_len
 
 
-_INT_KNOBS = {"batch", "seq_len", "context", "image_size", "tp", "layers", "experts_per_token", "points"}
+_INT_KNOBS = {"batch", "seq_len", "context", "image_size", "tp", "layers", "experts_per_token", "points", "dw_group_size", "pw_groups"}
 _BOOL_KNOBS = {"fuse", "strict", "blocks_only"}
 KNOB_NAMES = tuple(f.name for f in fields(RunKnobs))
 

@@ -90,7 +90,7 @@ def build_graph(spec: str, overrides: Sequence[str] = ()) -> Graph:
     if path.suffix.lower() == ".onnx":
         from archsim.workload.onnx_import import import_onnx
 
-        return import_onnx(path, knobs)
+        return _regrouped(import_onnx(path, knobs), knobs)
     if _looks_like_path(spec):
         if not path.is_file():
             raise WorkloadError(f"{spec}: workload file not found")
@@ -103,7 +103,16 @@ def build_graph(spec: str, overrides: Sequence[str] = ()) -> Graph:
         name = path.stem
         source = f"workloads/{path.name}"
     data = read_model_file(path)
-    return build_model_graph(name, data, source, knobs)
+    return _regrouped(build_model_graph(name, data, source, knobs), knobs)
+
+
+def _regrouped(graph: Graph, knobs) -> Graph:
+    """``graph`` after the regrouping pass when the knobs ask for it (``archsim.workload.regroup``)."""
+    if knobs.dw_group_size == 1 and knobs.pw_groups == 1:
+        return graph
+    from archsim.workload.regroup import regroup_convolutions
+
+    return regroup_convolutions(graph, knobs.dw_group_size, knobs.pw_groups)[0]
 
 
 def load_workload(spec: str, overrides: Sequence[str] = ()) -> Trace:
