@@ -38,6 +38,7 @@ class FrameRun:
     batches: int
     seconds: float
     gpu_busy_s: float
+    gpu_rest_s: float
     ngpc_busy_s: float
     interface_bytes: float
 
@@ -45,6 +46,11 @@ class FrameRun:
     def fps(self) -> float:
         """Frames per second at this frame time."""
         return 1.0 / self.seconds
+
+    @property
+    def gpu_encoding_mlp_share(self) -> float:
+        """Share of the GPU's busy time in encoding and MLP kernels (the paper's Fig. 5 quantity)."""
+        return 1.0 - self.gpu_rest_s / self.gpu_busy_s if self.gpu_busy_s else 0.0
 
     @property
     def interface_gbps(self) -> float:
@@ -121,5 +127,6 @@ def simulate_frame(arch, workload: str, frame: Frame, system: str, *, gpu: str =
     port = engines[ngpc].params.memory if system == "ngpc" else None
     moved = sum(p.bytes_moved for p in result.ports if p.name == port) if port else 0.0
     to_s = 1.0 / (arch.clock_ghz * 1e9)
+    rest = sum(r.end_cycle - r.start_cycle for r in result.records if r.engine == gpu and r.kind == REST_KIND)
     return FrameRun(system, frame.app, frame.resolution, frame.queries, frame.batches, seconds,
-                    busy.get(gpu, 0) * to_s, busy.get(ngpc, 0) * to_s, float(moved))
+                    busy.get(gpu, 0) * to_s, rest * to_s, busy.get(ngpc, 0) * to_s, float(moved))

@@ -24,7 +24,7 @@ RESOLUTIONS = {"1080p": (1920, 1080), "4k": (3840, 2160), "8k": (7680, 4320)}
 #: sdf: instant-ngp's SDF renderer sphere-traces each ray, ~4 steps on average to the surface after the
 #: octree skips empty space (estimate); volume: delta tracking through the density grid, ~4 steps (estimate);
 #: image: one query per pixel (exact: the gigapixel app evaluates the image at each pixel centre).
-DEFAULT_QUERIES_PER_PIXEL = {"nerf": 12.0, "sdf": 4.0, "image": 1.0, "volume": 4.0}
+DEFAULT_QUERIES_PER_PIXEL = {"nerf": 14.039, "sdf": 4.0, "image": 1.0, "volume": 4.0}
 
 #: Queries per batch: one tcnn inference batch (2^18).
 DEFAULT_BATCH_QUERIES = 1 << 18
