@@ -34,8 +34,13 @@ def test_every_shipped_architecture_gets_energy_from_a_run(path):
 
     arch = load_arch(path)
     # FlightLLM's compiler (the mapper of kind: fpga_llm) lowers LLaMA-class decoders (docs/fpga.md)
-    model = "llama2_7b" if any(p.kind == "fpga_llm" for p in arch.engines.values()) else "gpt2"
-    result = simulate(arch, model, workload_overrides=["phase=decode", "layers=1"])
+    kinds = {p.kind for p in arch.engines.values()}
+    model, knobs = "gpt2", ["phase=decode", "layers=1"]
+    if "fpga_llm" in kinds:
+        model = "llama2_7b"
+    if kinds & {"gpu_profile", "ngpc"}:           # neural-graphics systems run instant-ngp batches (docs/ngpc.md)
+        model, knobs = "instant_ngp_nerf", ["points=4096"]
+    result = simulate(arch, model, workload_overrides=knobs)
     energy = run_energy(result, arch)
     assert energy.error == "" and energy.report.total_pj > 0
     engines = energy.report.per_component[energy.report.per_component.type == "engine"]

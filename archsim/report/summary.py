@@ -64,8 +64,10 @@ def format_summary(result: Result, top_ops: int = 8, energy=None) -> str:
     lines += energy_lines(energy)
     ops = result.ops
     if len(ops):
-        lines += ["", f"slowest ops:", f"{'op':<28}{'kind':<10}{'engine':<10}{'cycles':>12}{'stall':>10}{'util %':>8}"]
-        for r in ops.nlargest(top_ops, "total_cycles").itertuples():
-            lines.append(f"{r.name[:27]:<28}{r.kind:<10}{r.engine:<10}{r.total_cycles:>12,}"
+        slowest = ops.nlargest(top_ops, "total_cycles")
+        kind_w = max([10] + [len(k) + 1 for k in slowest.kind])
+        lines += ["", f"slowest ops:", f"{'op':<28}{'kind':<{kind_w}}{'engine':<10}{'cycles':>12}{'stall':>10}{'util %':>8}"]
+        for r in slowest.itertuples():
+            lines.append(f"{r.name[:27]:<28}{r.kind:<{kind_w}}{r.engine:<10}{r.total_cycles:>12,}"
                          f"{r.stall_cycles:>10,}{100 * r.utilization:>8.1f}")
     return "\n".join(lines)

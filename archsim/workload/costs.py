@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 from archsim.errors import WorkloadError
-from archsim.workload.encodings import (FREQUENCY_FLOPS_PER_OUTPUT, SH_FLOPS_PER_OUTPUT, GridLevel,
+from archsim.workload.encodings import (FREQUENCY_FLOPS_PER_OUTPUT, level_dims, SH_FLOPS_PER_OUTPUT, GridLevel,
                                         encoding_flops_per_point)
 from archsim.workload.graph import Graph, Op, Tensor
 
@@ -147,6 +147,8 @@ def _grid_cost(cost: OpWork, op: Op, ins: list[Tensor], out_elems: int) -> None:
     cost.dims = {"elements": out_elems, "points": points, "levels": n_levels, "features": features,
                  "corners": corners, "lookups": lookups, "table_entries": table.shape[0],
                  "max_level_entries": max(lv.entries for lv in levels),
-                 "hashed_levels": sum(lv.hashed for lv in levels)}
+                 "hashed_levels": sum(lv.hashed for lv in levels),
+                 **level_dims(a["grid_type"], d, int(a["base_resolution"]), int(a["log2_table_size"]), levels,
+                            float(a["per_level_scale"]))}
     cost.flops = points * encoding_flops_per_point(d, features, levels)
     cost.weight_bytes = lookups * features * (table.nbytes // table.numel)

@@ -92,3 +92,33 @@ FREQUENCY_FLOPS_PER_OUTPUT = 6
 #: the 16 polynomial terms = 48 per point), used as the estimate for the other degrees.
 SH_FLOPS_PER_OUTPUT = 3
 SH_MAX_DEGREE = 8
+
+
+#: Codes of the grid types in a trace op's ``grid_type`` dim (trace dims are integers).
+GRID_TYPE_CODES = {"hash": 0, "dense": 1, "tiled": 2}
+
+
+def level_dims(grid_type: str, input_dims: int, base_resolution: int, log2_table_size: int,
+               levels: list[GridLevel], per_level_scale: float = 1.0) -> dict[str, int]:
+    """The per-level facts of a grid encoding as integer trace dims, so that an encoding engine can rebuild
+    the exact levels (``levels_of``): ``grid_type`` (``GRID_TYPE_CODES``), ``input_dims``,
+    ``base_resolution``, ``log2_table_size``, ``per_level_scale_ppb`` (b × 10^9, rounded) and, per level ``l``, ``res_l<l>`` (vertices per axis) and
+    ``entries_l<l>`` (table entries; a level is hashed when this is below its dense vertex count)."""
+    dims = {"grid_type": GRID_TYPE_CODES[grid_type], "input_dims": input_dims,
+            "base_resolution": base_resolution, "log2_table_size": log2_table_size,
+            "per_level_scale_ppb": int(round(per_level_scale * 1e9))}
+    for i, lv in enumerate(levels):
+        dims[f"res_l{i}"] = lv.resolution
+        dims[f"entries_l{i}"] = lv.entries
+    return dims
+
+
+def levels_of(dims: dict[str, int]) -> tuple[str, list[GridLevel]]:
+    """(grid type, levels) of a ``hash_encoding``/``grid_encoding`` trace op's dims (``level_dims``)."""
+    grid_type = {v: k for k, v in GRID_TYPE_CODES.items()}[int(dims["grid_type"])]
+    out = []
+    for i in range(int(dims["levels"])):
+        res, entries = int(dims[f"res_l{i}"]), int(dims[f"entries_l{i}"])
+        dense = -(-res ** int(dims["input_dims"]) // 8) * 8
+        out.append(GridLevel(res, entries, grid_type == "hash" and entries < dense))
+    return grid_type, out
