@@ -149,12 +149,42 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         # never the tracked experiments/figures/: those are regenerated deliberately with --out experiments/figures
         argv += ["--out", str(Path("runs") / "reproduce" / args.name)]
     module = runpy.run_path(str(experiments_dir() / f"{args.name}.py"), run_name="archsim_reproduce")
-    program = sys.argv[0]
+    program, stdout = sys.argv[0], sys.stdout
     sys.argv[0] = f"archsim reproduce {args.name}"     # the experiment's own usage and errors name the command
+    sys.stdout = ReaderMayLeave(stdout)
     try:
         return int(module["main"](argv) or 0)
     finally:
-        sys.argv[0] = program
+        sys.argv[0], sys.stdout = program, stdout
+
+
+class ReaderMayLeave:
+    """Standard output of an experiment: when the reader of a pipe goes away (``archsim reproduce X | head``),
+    the rest of the report goes to /dev/null and the experiment goes on to write its CSV and figures."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def _drop_reader(self) -> None:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._drop_reader()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._drop_reader()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
 
 
 def build_parser() -> argparse.ArgumentParser:

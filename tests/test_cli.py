@@ -65,3 +65,18 @@ def test_serve_bad_input_is_a_located_error_not_a_traceback(capsys, arch_dir):
     assert main(["serve", str(arch_dir / "neupims.yaml"), "gpt3_7b", "--batch", "10", "--sub-batches", "4"]) == 2
     err = capsys.readouterr().err
     assert "--sub_batches" in err and "Traceback" not in err
+
+
+def test_reproduce_piped_into_head_still_writes_its_tables(tmp_path):
+    # `archsim reproduce X | head`: the reader leaves after one line; the experiment must still write its files
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "import sys; from archsim.cli import main; sys.exit(main(sys.argv[1:]))",
+           "reproduce", "ngpc", "--quick", "--out", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=300) == 0
+    assert first.startswith(b"NGPC")
+    assert (tmp_path / "ngpc_speedups.csv").exists() and (tmp_path / "ngpc.png").exists()
