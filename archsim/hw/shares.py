@@ -71,27 +71,27 @@ def _shares(op: TraceOp, weights: list[float], dims: list[dict], broadcast_input
     return out
 
 
-def split_matrix(op: TraceOp, n: int) -> tuple[list[TraceOp], str | None]:
+def split_matrix(op: TraceOp, n: int) -> Split:
     """Shares of a gemm/gemv/conv2d op for ``n`` units and the operand each share reads whole (or None)."""
     if op.seq_lens:
-        return _split_ragged(op, n), None
+        return Split(tuple(_split_ragged(op, n)), None)
     if op.kind == "conv2d":
         groups = op.dim("groups", 1)
         if groups >= n:
             counts = [c for c in even(groups, n) if c]
             c_per, f_per = op.dim("C") // groups, op.dim("F") // groups
             dims = [{**op.dims, "groups": g, "C": c_per * g, "F": f_per * g} for g in counts]
-            return _shares(op, counts, dims, False), None
+            return Split(tuple(_shares(op, counts, dims, False)), None)
         f = op.dim("F")
         counts = [c for c in even(f // groups, n) if c]
         dims = [{**op.dims, "F": c * groups} for c in counts]
-        return _shares(op, counts, dims, True), "input"
+        return Split(tuple(_shares(op, counts, dims, True)), "input")
     b = op.dim("B", 1)
     if b >= n:
         counts = [c for c in even(b, n) if c]
-        return _shares(op, counts, [{**op.dims, "B": c} for c in counts], False), None
+        return Split(tuple(_shares(op, counts, [{**op.dims, "B": c} for c in counts], False)), None)
     counts = [c for c in even(op.dim("N"), n) if c]
-    return _shares(op, counts, [{**op.dims, "N": c} for c in counts], True), "input"
+    return Split(tuple(_shares(op, counts, [{**op.dims, "N": c} for c in counts], True)), "input")
 
 
 def _split_ragged(op: TraceOp, n: int) -> list[TraceOp]:
@@ -133,6 +133,5 @@ def split_op(op: TraceOp, n: int) -> Split:
     if n <= 1:
         return Split((op,), None)
     if is_matrix(op.kind):
-        shares, broadcast = split_matrix(op, n)
-        return Split(tuple(shares), broadcast)
+        return split_matrix(op, n)
     return Split(tuple(split_elements(op, n)), None)

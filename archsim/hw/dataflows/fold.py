@@ -92,8 +92,7 @@ class FoldDataflow:
                       folds=folds, traffic_bytes=traffic, actions={"mac": macs, "pe_register": macs} if macs else {})
 
     def split(self, array, op, n: int) -> Split:
-        shares, broadcast = split_matrix(op, n)
-        return Split(tuple(shares), broadcast)
+        return split_matrix(op, n)
 
     def pe_register_bits(self, operand_bits: int, accumulator_bits: int) -> int:
         """OS keeps the partial sum in the PE and forwards two operand words; WS/IS forward one operand word

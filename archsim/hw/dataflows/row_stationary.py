@@ -240,8 +240,7 @@ class RowStationary:
                       actions={"mac": macs, "pe_register": macs} if macs else {})
 
     def split(self, array, op: TraceOp, n: int) -> Split:
-        shares, broadcast = split_matrix(op, n)
-        return Split(tuple(shares), broadcast)
+        return split_matrix(op, n)
 
     def pe_register_bits(self, operand_bits: int, accumulator_bits: int) -> int:
         """A row-stationary PE reads its weight and ifmap word from its register file and reads and writes the
