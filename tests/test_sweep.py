@@ -1,4 +1,6 @@
 """Sweeps: expansion and constraints, crash isolation, resume, process pool vs Dask equality."""
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -170,3 +172,23 @@ def test_bad_serving_sweeps_are_located_errors(repo):
     with pytest.raises(ConfigError, match="serve.yaml: serve.itrations: unknown serving option"):
         build_sweep({**base, "parameters": {"engines.pim.refresh": [True]}, "serve": {"batch": 8, "itrations": 2}},
                     "serve.yaml")
+
+
+def test_a_sweep_without_a_mapper_takes_its_base_architectures_default(tmp_path):
+    from archsim.errors import ConfigError
+    from archsim.sweep.runner import run_sweep
+
+    repo = Path(__file__).resolve().parents[1]
+    fpga = str(repo / "arch_configs" / "u280_flightllm.yaml")
+    plain = build_sweep({"base": str(repo / "arch_configs" / "tpu_v1_like.yaml"), "workloads": ["resnet18"],
+                         "parameters": {"engines.mxu.rows": [128]}}, "plain.yaml")
+    assert plain.mapper == "partition"          # unchanged for every ordinary architecture (and its cached hashes)
+    spec = build_sweep({"base": fpga, "workloads": [{"name": "llama2_7b", "set": ["phase=decode", "context=128"]}],
+                        "parameters": {"engines.flightllm.compiler.always_on_chip": [True, False]}}, "fpga.yaml")
+    assert spec.mapper == "flightllm"
+    out = run_sweep(spec, tmp_path / "out", progress=False, formats=("csv",))
+    assert list(out.table.status) == ["ok", "ok"]
+    with pytest.raises(ConfigError) as err:
+        build_sweep({"base": fpga, "workloads": ["llama2_7b"], "mapper": "partition",
+                     "parameters": {"engines.flightllm.compiler.always_on_chip": [True]}}, "fpga.yaml")
+    assert "fpga.yaml" in str(err.value) and "mapper" in str(err.value) and "flightllm" in str(err.value)

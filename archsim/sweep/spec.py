@@ -113,6 +113,27 @@ def _workloads(raw: Any, src: str, root: Path) -> tuple[WorkloadSpec, ...]:
     return tuple(specs)
 
 
+def _mapper(mapper: Any, base: dict, base_source: str, fixed: dict, src: str) -> str:
+    """The sweep's mapper: ``mapper:`` of the file, checked against the base architecture, or the base
+    architecture's default (``archsim.mapping.mapper_for``: its engine kind's compiler, e.g. ``flightllm`` on
+    the FPGA configs, else ``partition``)."""
+    from archsim.config.loader import apply_overrides, build_arch
+    from archsim.mapping import mapper_for
+
+    if mapper is not None and not isinstance(mapper, str):
+        raise ConfigError(src, "mapper", "bad value", value=mapper, has_value=True, expected="a mapper name")
+    try:
+        arch = build_arch(apply_overrides(base, list(fixed.items()), base_source), base_source)
+    except ConfigError:
+        return mapper or "partition"        # an incomplete base: each point reports its own error
+    try:
+        return mapper_for(arch, mapper)
+    except ConfigError as exc:
+        raise ConfigError(src, "mapper", exc.problem, value=mapper, has_value=True,
+                          expected=f"mapper: {mapper_for(arch)} (the default of {base_source}) or no mapper: key"
+                          ) from None
+
+
 def _check_arch_keys(spec: SweepSpec) -> None:
     """Every dotted architecture key the sweep sets (``parameters``, ``points``, ``fixed``) must name a key of the
     base architecture's schema: a misspelt key is one ConfigError naming the sweep file and the key, before any
@@ -254,7 +275,7 @@ def build_sweep(data: Mapping[str, Any], source: str | Path = "<memory>", root: 
         workloads=workloads if workloads is not None else _workloads(data.get("workloads"), src, root),
         mode=mode, parameters={str(k): list(v) for k, v in params.items()},
         points=tuple(dict(p) for p in points), samples=int(samples or 0), seed=seed, fixed=dict(fixed),
-        energy=energy, mapper=str(data.get("mapper", "partition")), source=src,
+        energy=energy, mapper=_mapper(data.get("mapper"), base_dict, base_source, dict(fixed), src), source=src,
         serve=dict(serve) if serve is not None else None)
     raw_constraints = data.get("constraints") or []
     if isinstance(raw_constraints, str):
