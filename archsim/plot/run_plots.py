@@ -56,9 +56,17 @@ def utilization_over_time(ops: pd.DataFrame, peaks: dict[str, float], bins: int 
                           "no engine with MAC units ran an op")
 
 
+def busy_share(r) -> float:
+    """Share of its span an op's record kept its unit busy: ``busy_cycles`` / span (1.0 for a table without
+    the column). Below 1 for a record that sums an op over serving iterations or compiled layers."""
+    span = r.end_cycle - r.start_cycle
+    busy = getattr(r, "busy_cycles", None)
+    return 1.0 if busy is None or busy != busy or span <= 0 else min(1.0, busy / span)
+
+
 def busy_over_time(ops: pd.DataFrame, bins: int = 120, title: str = ""):
     """Busy fraction (%) over time of every unit that ran an op (identical lock-stepped units once)."""
-    edges, curves = _over_time(ops, unit_rows(ops), lambda r: 1.0, bins)
+    edges, curves = _over_time(ops, unit_rows(ops), busy_share, bins)
     return _percent_steps(edges, curves, "busy (%)", title or "Units busy over time", "no unit ran an op")
 
 

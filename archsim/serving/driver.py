@@ -226,7 +226,7 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
     from archsim.mapping.decode import DecodeMapper
     from archsim.serving.state import BatchState
     from archsim.sim.engine import Engine, full_collections_deferred
-    from archsim.sim.run import arch_ports, build_engines
+    from archsim.sim.run import arch_ports, build_engines, engine_clocks
     from archsim.workload.decode import DecodeStep
 
     wall0 = time.perf_counter()
@@ -286,7 +286,7 @@ def serve(arch: Arch, model: str, dist, options: ServingOptions, snapshot: tuple
     records = sorted(totals.records(peaks), key=lambda r: (r.start_cycle, r.op_id, r.engine))
     busy = {q: c for q, c in engine.busy_cycles.items() if q in engines}
     result = Result(arch.name, model, arch.clock_ghz, tuple(records), tuple(totals.transfers()),
-                    peaks, engine_busy_cycles=busy)
+                    peaks, engine_busy_cycles=busy, engine_clock_ghz=engine_clocks(arch, engines))
     time_ns = engine.now / arch.clock_ghz
     weights = sum(op.weight_bytes for op in step.template.ops) / sim_layers * layers_dev
     return ServingResult(

@@ -85,6 +85,7 @@ class Result:
     tier_capacity_bytes: dict[str, int] = field(default_factory=dict)   # tier -> capacity, fastest first
     ports: tuple[PortStats, ...] = ()
     engine_busy_cycles: dict[str, int] = field(default_factory=dict)   # engine -> cycles it ran tasks
+    engine_clock_ghz: dict[str, float] = field(default_factory=dict)   # engine -> its clock (default: clock_ghz)
 
     @property
     def total_cycles(self) -> int:
@@ -151,6 +152,13 @@ class Result:
         df = pd.DataFrame(rows)
         byte_cols = [c for c in df.columns if c.startswith("bytes.")]
         df[byte_cols] = df[byte_cols].fillna(0.0)
+        if len(df):
+            # architecture cycles the engine worked on the op: its own cycles at the engine clock, never more than
+            # its span (a record summed over iterations or compiled layers spans more than it worked)
+            ratio = df.engine.map(lambda e: self.clock_ghz / self.engine_clock_ghz.get(e, self.clock_ghz))
+            span = df.end_cycle - df.start_cycle
+            df.insert(df.columns.get_loc("total_cycles") + 1, "busy_cycles",
+                      (df.total_cycles * ratio).clip(upper=span).round().astype("int64"))
         return df
 
     @property

@@ -103,7 +103,12 @@ def assemble_result(arch: Arch, engines: Mapping[str, object], workload_name: st
     occupancy = tuple(s for s in occupancy if tier_capacity and s.tier in tier_capacity)
     busy = {q: round(c / ticks) for q, c in busy.items() if q in engines}
     return Result(arch.name, workload_name, arch.clock_ghz, tuple(records), tuple(transfers), peak,
-                  occupancy, dict(tier_capacity or {}), tuple(ports), busy)
+                  occupancy, dict(tier_capacity or {}), tuple(ports), busy, engine_clocks(arch, engines))
+
+
+def engine_clocks(arch: Arch, engines: Mapping[str, object]) -> dict[str, float]:
+    """Clock of each engine's model, GHz (the architecture clock for a model without one)."""
+    return {n: float(getattr(m, "clock_ghz", None) or arch.clock_ghz) for n, m in engines.items()}
 
 
 def run_program(program: Program, arch: Arch, engines: Mapping[str, object], workload_name: str,
