@@ -66,6 +66,9 @@ class RduParams(StrictModel):
     launch_overhead_ho_us: float = Field(default=0.0, ge=0, description="hardware orchestration: the AGCUs "
                                          "run the static kernel schedule on chip, us per kernel")
     orchestration: Orchestration = Field(default="hardware", description="who launches the kernels")
+    fusion: Literal["fused", "unfused"] = Field(default="fused", description="how its compiler (the rdu_fusion "
+                                                "mapper) groups operators: consecutive operators of a layer in one "
+                                                "kernel, or one operator per kernel (the paper's baseline)")
 
 
 class Rdu:
@@ -202,4 +205,4 @@ def price_rdu(pricer, name: str, p: RduParams) -> None:
 
 RDU = register(ComponentKind("rdu", "engine", RduParams, Rdu,
                              "reconfigurable dataflow unit: PCUs/PMUs per socket running fused spatial pipelines",
-                             pricer=price_rdu))
+                             pricer=price_rdu, mapper="rdu_fusion"))

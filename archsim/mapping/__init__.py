@@ -4,8 +4,9 @@
 memory plan), ``cosma`` (the COSMA ILP), ``cosma_dc`` (divide-and-conquer over the ILP), ``belady`` and
 ``lru`` (greedy replacement, first-fit allocation), ``partition`` (each op on the engine where it
 finishes earliest, by the engines' cost models). The planning mappers take ``capacity_bytes``,
-``include_weights`` and ``time_limit_s`` (see ``archsim.mapping.planners``). ``flightllm`` is a compiler
-mapper: FlightLLM's compiler for ``kind: fpga_llm`` engines, emitting a Program (``archsim.mapping.compiled``);
+``include_weights`` and ``time_limit_s`` (see ``archsim.mapping.planners``). ``flightllm`` and
+``rdu_fusion`` are compiler mappers: FlightLLM's compiler for ``kind: fpga_llm`` engines and the SN40L's operator
+fusion for ``kind: rdu`` engines, each emitting a Program (``archsim.mapping.compiled``);
 an architecture's engine kinds decide which mappers apply and the default (``mapper_for``).
 """
 # Loaded on first use (PEP 562): importing ``archsim.mapping.cli`` to build the command's parser must not
@@ -19,9 +20,10 @@ def _mappers() -> dict:
     from archsim.mapping.partition import map_partition
     from archsim.mapping.flightllm import map_flightllm
     from archsim.mapping.planners import map_belady, map_cosma, map_divide, map_lru
+    from archsim.mapping.rdu_fusion import map_rdu_fusion
 
     return {"by_kind": map_by_kind, "cosma": map_cosma, "cosma_dc": map_divide, "belady": map_belady,
-            "lru": map_lru, "partition": map_partition, "flightllm": map_flightllm}
+            "lru": map_lru, "partition": map_partition, "flightllm": map_flightllm, "rdu_fusion": map_rdu_fusion}
 
 
 def mapper_for(arch, mapper: str | None = None, default: str = "partition") -> str:

@@ -258,23 +258,17 @@ class FusionRun:
 def run_kernels(arch, trace: Trace, mode: Mode = "fused", *, orchestration: str | None = None,
                 chunks: int = DEFAULT_CHUNKS, engine: str | None = None, weight_tier: str | None = None,
                 ) -> FusionRun:
-    """Run ``trace`` on ``arch``'s RDU as kernels (see module docstring). Weights and the KV cache must fit
+    """Run ``trace`` on ``arch``'s RDU as kernels: the ``rdu_fusion`` mapper's program
+    (``archsim.mapping.rdu_fusion``), with its kernels and per-kernel times. Weights and the KV cache must fit
     their tier (``weight_tier``, default HBM): TierCapacityError names the tier and the shortfall."""
-    from archsim.mapping.program import ProgramBuilder
-    from archsim.sim.run import build_engines, run_program
+    from archsim.mapping.rdu_fusion import map_rdu_fusion
+    from archsim.sim.run import build_engines
 
     engines = build_engines(arch)
-    if engine is None:
-        rdus = [n for n, p in arch.engines.items() if p.kind == "rdu"]
-        if not rdus:
-            raise ValueError(f"architecture {arch.name!r} has no kind: rdu engine")
-        engine = rdus[0]
-    model = engines[engine]
-    check_capacity(trace, arch, weight_tier or model.params.hbm, resident_bytes(trace))
-    kernels = group_kernels(trace, mode, pcus=model.params.pcus, sram_bytes=model.sram_bytes, chunks=chunks)
-    builder = ProgramBuilder(arch, engines, prefetch_weights=False)
-    add_kernels(builder, kernels, trace, engine, orchestration=orchestration, weight_tier=weight_tier)
-    result = run_program(builder.take(), arch, engines, trace.name)
-    how = orchestration or model.params.orchestration
-    return FusionRun(result, kernels, mode, how, math.ceil(model.launch_overhead_ns(how) * arch.clock_ghz - 1e-9),
-                     model.params.hbm)
+    program = map_rdu_fusion(trace, engines, mode=mode, orchestration=orchestration, chunks=chunks, engine=engine,
+                             weight_tier=weight_tier)
+    model = engines[program.engine]
+    result = program.run(arch)
+    how = program.orchestration
+    return FusionRun(result, list(program.kernels), mode, how,
+                     math.ceil(model.launch_overhead_ns(how) * arch.clock_ghz - 1e-9), model.params.hbm)
