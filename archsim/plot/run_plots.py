@@ -135,7 +135,8 @@ def latency_breakdown(ops: pd.DataFrame, title: str = ""):
 
 def timeline(ops: pd.DataFrame, transfers: pd.DataFrame | None = None, title: str = ""):
     """Gantt chart: one row per engine (identical units in lock step share one, ``unit_rows``; bars coloured by
-    op kind) and one per link or DMA queue carrying transfers."""
+    op kind) and one per link or DMA queue carrying transfers. Ops that ran together over the same span (the
+    stages of a fused kernel's pipeline) share their bar as stacked stripes, one per op."""
     units = unit_rows(ops)
     rows = list(units)
     links = [] if transfers is None or transfers.empty else list(dict.fromkeys(transfers.link))
@@ -143,14 +144,22 @@ def timeline(ops: pd.DataFrame, transfers: pd.DataFrame | None = None, title: st
     colors = color_map(ops.kind)
     for i, label in enumerate(rows):
         g = ops[ops.engine == units[label]]
-        ax.broken_barh(list(zip(g.start_cycle, g.end_cycle - g.start_cycle)), (i - 0.4, 0.8),
-                       facecolors=[colors[k] for k in g.kind])
+        span = g.groupby(["start_cycle", "end_cycle"], sort=False)
+        stripes = span.cumcount().to_numpy()
+        together = span.kind.transform("size").to_numpy()
+        for lane in np.unique(together):
+            for k in range(lane):
+                sel = (together == lane) & (stripes == k)
+                if sel.any():
+                    h = 0.8 / lane
+                    ax.broken_barh(list(zip(g.start_cycle[sel], (g.end_cycle - g.start_cycle)[sel])),
+                                   (i - 0.4 + k * h, h), facecolors=[colors[x] for x in g.kind[sel]])
     for j, link in enumerate(links):
         g = transfers[transfers.link == link]
         ax.broken_barh(list(zip(g.start_cycle, g.end_cycle - g.start_cycle)), (len(rows) + j - 0.4, 0.8),
                        facecolors="#444444")
     ax.set_yticks(range(len(rows) + len(links)), rows + [f"DMA {l}" for l in links])
-    ax.legend(handles=[Patch(color=c, label=k) for k, c in colors.items()], fontsize="x-small", ncols=min(len(colors), 6), loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    ax.legend(handles=[Patch(color=c, label=k) for k, c in colors.items()], fontsize="x-small", ncols=min(len(colors), 6), loc="upper center", bbox_to_anchor=(0.5, -0.32))
     ax.set_xlabel("time (cycles)")
     ax.set_title(title or "Timeline")
     return fig
