@@ -165,6 +165,26 @@ def test_address_mapping_string_places_fields_msb_to_lsb():
     assert other.pos["ch"] > other.pos["ro"] > other.pos["co"]
 
 
+def test_decode_kernel_equals_shift_and_mask():
+    std = get_standard("DDR4_3200")
+    amap = address_map(std)
+    addr = np.random.default_rng(3).integers(0, std.org.capacity_bytes, 5000)
+    f = amap.decode(addr)
+    for name in ("ch", "ra", "bg", "ba", "ro", "co"):
+        expect = (addr >> amap.shift_bits >> amap.pos[name]) & ((1 << amap.width[name]) - 1)
+        assert np.array_equal(f[name], expect), name
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 101, 4096])
+def test_latency_percentiles_equal_numpys(n):
+    from archsim.hw.dram.model import _percentiles
+
+    rng = np.random.default_rng(n)
+    for high in (1, 7, 400):
+        v = rng.integers(0, high, n)
+        assert _percentiles(v, (50, 95, 99)) == tuple(float(x) for x in np.percentile(v, [50, 95, 99]))
+
+
 def test_per_bank_statistics_add_up():
     std = get_standard("DDR4_3200")
     stats = simulate_trace(std, _pattern(std, "rand_rw50", 2000))

@@ -59,6 +59,20 @@ STALL_CYCLES = 1 << 22
 B_ACT, B_RD, B_WR, B_OPEN_CYCLES = 0, 1, 2, 3
 
 
+@njit(cache=True)
+def decode_addresses(addr, shift_bits, pos, width):
+    """Address fields of every request in one pass: row ``f`` of the result is ``(addr >> shift_bits >> pos[f])
+    & (2**width[f] - 1)``."""
+    n = addr.shape[0]
+    out = np.empty((pos.shape[0], n), np.int64)
+    masks = (np.int64(1) << width) - 1
+    for i in range(n):
+        a = addr[i] >> shift_bits
+        for f in range(pos.shape[0]):
+            out[f, i] = (a >> pos[f]) & masks[f]
+    return out
+
+
 @njit(cache=True, inline="always")
 def act_ready_cycle(earliest_act, ring, ring_cnt, ring_pos, wins, ch, rank):
     """The first cycle an ACT may issue in ``rank`` of channel ``ch``: its own timing bound ``earliest_act``,
@@ -183,7 +197,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
         for ch in range(nch):
             # a channel with nothing due this cycle (no refresh, no command can be ready, no transaction
             # to move and no write drain to start) is skipped: its body would change nothing
-            if (not ref_due and ref_len[ch] == 0 and rq_len[ch] == 0 and draining[ch] == 0 and not raw_hold[ch]
+            # (a read queue whose last scan found no bank with room stays blocked until a command or a request)
+            if (not ref_due and ref_len[ch] == 0 and (rq_len[ch] == 0 or sched_blocked[ch] == 1)
+                    and draining[ch] == 0 and not raw_hold[ch]
                     and (cq_total[ch] == 0 or t < wake[ch])
                     and (wq_len[ch] == 0 or (wq_len[ch] < Q and (cq_total[ch] > 0 or wq_len[ch] <= drain_low)
                                              and not (flush and nxt >= n and cq_total[ch] == 0)))):

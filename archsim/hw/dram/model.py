@@ -58,9 +58,12 @@ class AddressMap:
     width: dict[str, int]
 
     def decode(self, addr: np.ndarray) -> dict[str, np.ndarray]:
-        """Vectorised decode: {'ch','ra','bg','ba','ro','co'} → int64 arrays."""
-        a = np.asarray(addr, dtype=np.int64) >> self.shift_bits
-        return {f: (a >> self.pos[f]) & ((1 << self.width[f]) - 1) for f in self.pos}
+        """Decode: {'ch','ra','bg','ba','ro','co'} → int64 arrays (one pass of a Numba kernel)."""
+        names = list(self.pos)
+        rows = K.decode_addresses(np.ascontiguousarray(addr, dtype=np.int64), self.shift_bits,
+                                  np.array([self.pos[f] for f in names], np.int64),
+                                  np.array([self.width[f] for f in names], np.int64))
+        return dict(zip(names, rows))
 
 
 def _log2_exact(x: int, what: str) -> int:
@@ -119,7 +122,7 @@ def kernel_inputs(std: DramStandard, issue_width: int = 1, flush_writes: bool = 
             if (con.prev, con.next, con.level) != ("ACT", "ACT", "rank"):
                 raise ValueError("rolling-window constraints are supported for ACT → ACT at rank level only")
             wins.append((con.window, con.cycles))
-        else:
+        elif not (con.level == "other_ranks" and o.ranks == 1):   # (a rule on other ranks covers no bank)
             rows.append((CMD_INDEX[con.prev], CMD_INDEX[con.next], LEVEL_INDEX[con.level], con.cycles))
     cons = np.array(sorted(rows, key=lambda r: r[0]), dtype=np.int64).reshape(-1, 4)
     win = np.array(wins, dtype=np.int64).reshape(-1, 2)
@@ -213,6 +216,20 @@ class DramStats:
         return d
 
 
+def _percentiles(values: np.ndarray, qs) -> tuple[float, ...]:
+    """``np.percentile(values, qs)`` (linear interpolation) for non-negative integers, from a histogram: the
+    order statistics come from cumulative counts instead of a partition of the whole array."""
+    cum = np.cumsum(np.bincount(values))
+    out = []
+    for q in qs:
+        x = q / 100 * (values.size - 1)
+        lo = int(np.floor(x))
+        v_lo, v_hi = (float(v) for v in np.searchsorted(cum, [lo, min(lo + 1, values.size - 1)], side="right"))
+        t = x - lo            # numpy's lerp, bit for bit: from the nearer end
+        out.append(v_hi - (v_hi - v_lo) * (1 - t) if t >= 0.5 else v_lo + (v_hi - v_lo) * t)
+    return tuple(out)
+
+
 def _read_latencies(done, accept, is_write):
     rd = ~is_write
     return done[rd] - (accept[rd] + 1)
@@ -282,7 +299,7 @@ def build_stats(std: DramStandard, requests: Requests, done, accept, counts, st,
     lat = lat[rd_done >= 0]
     if lat.size:
         avg = float(lat.mean())
-        p50, p95, p99 = (float(x) for x in np.percentile(lat, [50, 95, 99]))
+        p50, p95, p99 = _percentiles(lat, (50, 95, 99))
         mx = int(lat.max())
     else:
         avg = p50 = p95 = p99 = 0.0
