@@ -16,6 +16,9 @@ fit's result) — every other row is a prediction:
 
 * ``launch_overhead_so_us`` (sn40l.yaml) on Fig 10's highest decode fusion speedup, Mistral-7B decode 13x;
 * ``launch_overhead_ho_us`` (sn40l.yaml) on Tab IV's Llama 3.1 8B, 1042 tokens/s/user on 16 sockets;
+* the speculative-decoding acceptance rate (``archsim.serving.speculative``; draft ``SPEC_DRAFT``,
+  ``SPEC_DRAFT_TOKENS`` per round, both assumed) on Tab IV's 70B, 457 tokens/s/user; the 405B row is predicted
+  with the same rate, and the printout shows how it moves with the drafted-token count;
 * ``ddr efficiency`` (sn40l.yaml) on §I's "over 1 TB/s" DDR->HBM per node (not a table row);
 * DGX ``kernel_launch_us`` (dgx_a100.yaml, reused for H100) on Tab V's expert speedup BS=1, 20 tokens vs A100 (2.0x);
 * ``COE_REQUEST_OVERHEAD_US`` (host work per (prompt, expert) request, the same on both systems) on Tab V's
@@ -36,8 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archsim.config import load_arch  # noqa: E402
+from archsim.errors import ArchsimError  # noqa: E402
 from archsim.mapping.fusion import run_kernels  # noqa: E402
 from archsim.serving.coe import CoEOptions, footprint_nodes, serve_coe  # noqa: E402
+from archsim.serving.speculative import calibrate_acceptance, speculative_decode  # noqa: E402
 from archsim.shipped import shipped_dir  # noqa: E402
 from archsim.workload import load_workload  # noqa: E402
 from archsim.workload.fftconv import fftconv_trace  # noqa: E402
@@ -84,9 +89,15 @@ BENCHMARKS = [
      DECODE, HO_DECODE, "prediction"),
 ]
 QUICK = ("fftconv-1M", "llama2-7b-4k-prefill", "mistral-7b-4k-decode")
-LLAMA31 = [("Llama 3.1 8B", "llama3_8b", 1042.0, "calibrated (launch_overhead_ho_us)"),
-           ("Llama 3.1 70B", "llama3_70b", 457.0, "prediction (no speculative decoding modelled)"),
-           ("Llama 3.1 405B", "llama3_405b", 129.0, "prediction (no speculative decoding modelled)")]
+LLAMA31 = [("Llama 3.1 8B", "llama3_8b", 1042.0), ("Llama 3.1 70B", "llama3_70b", 457.0),
+           ("Llama 3.1 405B", "llama3_405b", 129.0)]
+# Tab IV's 70B and 405B use speculative decoding (§VI-B) with an unstated draft and acceptance rate. Assumed:
+# the family's smallest model drafts, on the same 16 sockets; SPEC_DRAFT_TOKENS drafted per round (a common
+# serving default); one acceptance rate, CALIBRATED on the 70B row, predicts the 405B row.
+SPEC_DRAFT = "llama3_8b"
+SPEC_DRAFT_TOKENS = 4
+SPEC_SENSITIVITY_K = (2, 3, 4, 5, 6, 8)
+SPEC_SENSITIVITY_DRAFTS = ("llama3_8b", "llama3_2_1b")
 
 
 def fusion_speedups(arch, trace):
@@ -97,9 +108,51 @@ def fusion_speedups(arch, trace):
     return u.seconds, s.seconds, h.seconds, len(u.kernels), len(s.kernels), u.hbm_bytes, s.hbm_bytes
 
 
-def tokens_per_s(arch, model: str, quick: bool) -> float:
-    knobs = ["phase=decode", "seq_len=8192", "tp=16"] + (["layers=2"] if quick else [])
-    return 1.0 / run_kernels(arch, load_workload(model, knobs), "fused", orchestration="hardware").seconds
+def decode_step_seconds(arch, quick: bool):
+    """step_seconds(model, decode_tokens) of Tab IV's setup: 8K context, TP16, fused kernels, hardware launch."""
+    cache: dict = {}
+
+    def step(model: str, decode_tokens: int) -> float:
+        if (model, decode_tokens) not in cache:
+            knobs = ["phase=decode", "seq_len=8192", "tp=16", f"decode_tokens={decode_tokens}"]
+            trace = load_workload(model, knobs + (["layers=2"] if quick else []))
+            cache[model, decode_tokens] = run_kernels(arch, trace, "fused", orchestration="hardware").seconds
+        return cache[model, decode_tokens]
+    return step
+
+
+def llama31_rows(arch, quick: bool) -> list[dict]:
+    """Tab IV: 8B by plain decoding; 70B and 405B by speculative decoding with one acceptance rate (fit on 70B)."""
+    step = decode_step_seconds(arch, quick)
+    (n8, m8, p8), (n70, m70, p70), (n405, m405, p405) = LLAMA31
+    rows = [_row("Llama 3.1", n8, p8, p8, 1.0 / step(m8, 1), "calibrated (launch_overhead_ho_us)")]
+    if quick:
+        return rows
+    spec70 = calibrate_acceptance(step, m70, SPEC_DRAFT, SPEC_DRAFT_TOKENS, p70)
+    spec405 = speculative_decode(step, m405, SPEC_DRAFT, SPEC_DRAFT_TOKENS, spec70.acceptance)
+    for name, model, paper, spec, role in ((n70, m70, p70, spec70, "calibrated (acceptance rate)"),
+                                           (n405, m405, p405, spec405, "prediction")):
+        extra = {"draft": SPEC_DRAFT, "draft_tokens": spec.draft_tokens, "acceptance": round(spec.acceptance, 4),
+                 "tokens_per_round": round(spec.tokens_per_round, 3), "plain_tokens_per_s": round(1 / spec.plain_step_s, 1)}
+        rows.append(_row("Llama 3.1", name, paper, paper, spec.tokens_per_s, role, **extra))
+    return rows
+
+
+def speculative_sensitivity(arch) -> list[tuple]:
+    """(draft, its step ms, k, α fit on 70B, 405B tokens/s, 405B tokens per round) for other drafts and
+    drafted-token counts; the last three None where no α reaches the 70B row."""
+    step = decode_step_seconds(arch, False)
+    out = []
+    for draft in SPEC_SENSITIVITY_DRAFTS:
+        for k in SPEC_SENSITIVITY_K:
+            try:
+                fit = calibrate_acceptance(step, LLAMA31[1][1], draft, k, LLAMA31[1][2])
+            except ArchsimError:
+                out.append((draft, step(draft, 1) * 1e3, k, None, None, None))
+                continue
+            big = speculative_decode(step, LLAMA31[2][1], draft, k, fit.acceptance)
+            out.append((draft, step(draft, 1) * 1e3, k, fit.acceptance, big.tokens_per_s, big.tokens_per_round))
+    return out
 
 
 def _band(value: float, lo: float, hi: float) -> float:
@@ -242,13 +295,18 @@ def plot(rows: list[dict], path: Path) -> None:
     ax = axes[2]
     tok = [r for r in rows if r["section"] == "Llama 3.1"]
     x = range(len(tok))
-    ax.bar([i - 0.2 for i in x], [r["paper_high"] for r in tok], 0.4, label="paper", color="0.6")
-    ax.bar([i + 0.2 for i in x], [r["archsim"] for r in tok], 0.4, label="archsim (no spec. decoding)", color="C3")
+    ax.bar([i - 0.27 for i in x], [r["paper_high"] for r in tok], 0.27, label="paper", color="0.6")
+    ax.bar(list(x), [r["archsim"] for r in tok], 0.27, label=f"archsim (70B, 405B: speculative, k={SPEC_DRAFT_TOKENS})",
+           color="C3")
+    ax.bar([i + 0.27 for i in x], [r.get("plain_tokens_per_s", r["archsim"]) for r in tok], 0.27,
+           label="archsim, plain decoding", color="C3", alpha=0.35)
     ax.set_xticks(list(x))
     ax.set_xticklabels([r["row"].replace("Llama 3.1 ", "") for r in tok])
+    ax.set_yscale("log")
+    ax.set_ylim(10, 8000)
     ax.set_ylabel("tokens/s/user (16 sockets)")
     ax.set_title("Tab IV: Llama 3.1")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper right")
     for a in axes:
         a.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -285,8 +343,7 @@ def main(argv=None) -> int:
             kernel_ratio = nu / nf
     if kernel_ratio is not None:
         rows.append(_row("kernel calls", "llama2-7b-4k-prefill unfused/fused", 11, 11, kernel_ratio, "prediction"))
-    for name, model, paper, role in (LLAMA31[:1] if args.quick else LLAMA31):
-        rows.append(_row("Llama 3.1", name, paper, paper, tokens_per_s(archs["sn40l_16"], model, args.quick), role))
+    rows.extend(llama31_rows(archs["sn40l_16"], args.quick))
     rows.extend(coe_rows(args.quick, archs))
     if args.quick:                      # two layers, a tiny CoE: a smoke test, not the paper's rows
         for r in rows:
@@ -304,6 +361,20 @@ def main(argv=None) -> int:
         w.writeheader()
         w.writerows(rows)
     plot(rows, out / "sn40l.png")
+    if not args.quick:
+        spec = next(r for r in rows if r["row"] == LLAMA31[1][0])
+        print(f"\nTab IV speculative decoding. Assumed (the paper states neither): draft {SPEC_DRAFT} on the same "
+              f"16 sockets, k = {SPEC_DRAFT_TOKENS} drafted tokens per round, one acceptance rate alpha for both targets, "
+              f"fit on 70B. Plain decoding would give 70B {spec['plain_tokens_per_s']:g} tokens/s. How the 405B "
+              f"prediction moves with the draft and k:")
+        print(f"  {'draft':12s} {'step ms':>8s} {'k':>3s} {'alpha fit on 70B':>17s} {'405B tokens/s':>14s} "
+              f"{'vs paper 129':>13s} {'tokens/round':>13s}")
+        for draft, draft_ms, k, alpha, tps, tpr in speculative_sensitivity(archs["sn40l_16"]):
+            head = f"  {draft:12s} {draft_ms:8.3f} {k:3d}"
+            if alpha is None:
+                print(f"{head}   unreachable: even alpha = 1 gives fewer than 457 tokens/s on 70B")
+            else:
+                print(f"{head} {alpha:17.3f} {tps:14.1f} {tps / LLAMA31[2][2]:13.2f} {tpr:13.2f}")
     print(f"wrote {out / 'sn40l.csv'} and {out / 'sn40l.png'} ({time.perf_counter() - t0:.1f} s)")
     return 0
 

@@ -38,6 +38,7 @@ EXACT_PARAMS = [
     ("llama2_70b", 68_976_648_192, "HF"),
     ("llama3_8b", 8_030_261_248, "HF"),
     ("llama3_70b", 70_553_706_496, "HF"),
+    ("llama3_2_1b", 1_235_814_400, "HF safetensors total (tied embeddings)"),
     ("mistral_7b", 7_241_732_096, "HF"),
     ("mixtral_8x7b", 46_702_792_704, "HF"),
 ]

@@ -2,7 +2,8 @@
 
 ``serve(arch, model, dist, options)`` (``driver``) holds the policy — batching, KV growth, request
 replacement, channel placement (``state``) — and keeps no timing of its own; ``requests`` reads the shipped
-request-length distributions; ``presets`` names the systems of the NeuPIMs comparison.
+request-length distributions; ``presets`` names the systems of the NeuPIMs comparison; ``speculative`` is
+the draft-and-verify arithmetic of speculative decoding over engine-timed decode steps.
 """
 # Loaded on first use (PEP 562): importing ``archsim.serving.cli`` to build the command's parser must not
 # import pandas and the engine.

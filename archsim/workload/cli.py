@@ -21,7 +21,7 @@ def add_subcommand(subparsers) -> None:
     parser.add_argument("workload", help="zoo name (see `archsim list`) or a .yaml/.json/.onnx/.csv/.parquet file")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="run knob: batch, phase (prefill|decode), seq_len, context, image_size, dtype, tp, "
-                             "layers, experts_per_token, fuse, strict, points, dw_group_size, pw_groups (repeatable)")
+                             "layers, experts_per_token, fuse, strict, points, dw_group_size, pw_groups, decode_tokens (repeatable)")
     parser.add_argument("-o", "--out", dest="output", required=True, type=Path,
                         help="output file; .csv or .parquet (or any name with --format scalesim)")
     parser.add_argument("--format", choices=FORMATS, default=None,

@@ -30,6 +30,8 @@ class RunKnobs:
     SDF/volume queries, image pixels; default 262,144 = 2^18), multiplied by ``batch``.
     dw_group_size / pw_groups: regroup a CNN's depthwise convs to that many input channels per group and
     split its pointwise convs into that many groups (DRACO's transformation, ``archsim.workload.regroup``).
+    decode_tokens: new tokens per sequence in one decode step (default 1); a speculative-decoding
+    verification pass of k drafted tokens is ``decode_tokens=k+1`` (``archsim.serving.speculative``).
     """
 
     batch: int = 1
@@ -47,6 +49,7 @@ class RunKnobs:
     points: int | None = None
     dw_group_size: int = 1
     pw_groups: int = 1
+    decode_tokens: int = 1
 
     @property
     def prompt_len(self) -> int:
@@ -59,7 +62,7 @@ class RunKnobs:
         return self.context if self.context is not None else self.prompt_len
 
 
-_INT_KNOBS = {"batch", "seq_len", "context", "image_size", "tp", "layers", "experts_per_token", "points", "dw_group_size", "pw_groups"}
+_INT_KNOBS = {"batch", "seq_len", "context", "image_size", "tp", "layers", "experts_per_token", "points", "dw_group_size", "pw_groups", "decode_tokens"}
 _BOOL_KNOBS = {"fuse", "strict", "blocks_only"}
 KNOB_NAMES = tuple(f.name for f in fields(RunKnobs))
 

@@ -125,12 +125,18 @@ def _idle_expert_weights(b: GraphBuilder, spec: TransformerSpec, prefix: str, wi
 
 
 def build_decoder(name: str, spec: TransformerSpec, knobs: RunKnobs) -> Graph:
-    """A decoder-only LLM step: ``prefill`` over the prompt or one ``decode`` token per sequence."""
+    """A decoder-only LLM step: ``prefill`` over the prompt, or a ``decode`` step of ``decode_tokens`` new
+    tokens per sequence (1; more for a speculative verification pass, every position gets its logits)."""
     sh = shard(spec, knobs.tp)
     decode = knobs.phase == "decode"
+    if knobs.decode_tokens > 1 and not decode:
+        raise WorkloadError(f"{name}: decode_tokens={knobs.decode_tokens} needs phase=decode (a prefill step "
+                            f"already runs every prompt token)")
     batch = knobs.batch
-    q_len = 1 if decode else knobs.prompt_len
+    q_len = knobs.decode_tokens if decode else knobs.prompt_len
     kv_len = knobs.kv_len if decode else knobs.prompt_len
+    if decode and kv_len < q_len:
+        raise WorkloadError(f"{name}: context={kv_len} is shorter than the decode_tokens={q_len} it includes")
     if kv_len > spec.max_positions:
         raise WorkloadError(f"{name}: {'context' if decode else 'seq_len'}={kv_len} exceeds the model's "
                             f"max_position_embeddings {spec.max_positions}")
@@ -197,6 +203,8 @@ def _metadata(spec: TransformerSpec, knobs: RunKnobs, n_layers: int, k: int, kv_
             "layers": str(n_layers), "tp": str(knobs.tp)}
     if knobs.phase == "decode":
         meta["context"] = str(kv_len)
+        if knobs.decode_tokens > 1:
+            meta["decode_tokens"] = str(knobs.decode_tokens)
     else:
         meta["seq_len"] = str(knobs.prompt_len)
     if spec.is_moe:
