@@ -20,9 +20,13 @@ fit's result) — every other row is a prediction:
   ``SPEC_DRAFT_TOKENS`` per round, both assumed) on Tab IV's 70B, 457 tokens/s/user; the 405B row is predicted
   with the same rate, and the printout shows how it moves with the drafted-token count;
 * ``ddr efficiency`` (sn40l.yaml) on §I's "over 1 TB/s" DDR->HBM per node (not a table row);
-* DGX ``kernel_launch_us`` (dgx_a100.yaml, reused for H100) on Tab V's expert speedup BS=1, 20 tokens vs A100 (2.0x);
-* ``COE_REQUEST_OVERHEAD_US`` (host work per (prompt, expert) request, the same on both systems) on Tab V's
-  overall BS=8, 20 tokens vs A100 (6.6x).
+* DGX ``kernel_launch_us`` (the per-kernel fixed cost: launch, synchronisation, the TP all-reduce's latency), one
+  per system: dgx_a100.yaml on Tab V's expert speedup BS=1, 20 tokens vs A100 (2.0x), dgx_h100.yaml on the same
+  row vs H100 (1.5x) — one value for both put every H100 row 13-35% high;
+* ``COE_REQUEST_OVERHEAD_US`` (host work per (prompt, expert) request) and ``COE_BATCH_OVERHEAD_US`` (host
+  work per batch), the same on every system, on Tab V's overall speedups at 20 tokens vs A100: BS=8 (6.6x)
+  and BS=1 (4.8x). With prompts' costs the same at both batch sizes, a per-batch cost is what lets BS=1 gain
+  less than BS=8 (the paper: "BS=8 copies more experts", i.e. copies weigh more against fixed costs).
 
     PYTHONPATH=. python experiments/sn40l.py [--quick] [--calibrate] [--out DIR]
 """
@@ -48,7 +52,8 @@ from archsim.workload import load_workload  # noqa: E402
 from archsim.workload.fftconv import fftconv_trace  # noqa: E402
 from archsim.workload.training import training_step  # noqa: E402
 
-COE_REQUEST_OVERHEAD_US = 44014.0
+COE_REQUEST_OVERHEAD_US = 37252.0
+COE_BATCH_OVERHEAD_US = 45305.0
 OUT = Path("runs") / "reproduce" / "sn40l"
 
 # (group, label, arch, builder(quick) -> trace, paper fusion (lo, hi), paper HO extra (lo, hi), role)
@@ -169,7 +174,8 @@ def coe_rows(quick: bool, archs: dict) -> list[dict]:
     runs = {}
     for out in tokens:
         for bs in ((2,) if quick else (8, 1)):
-            opts = CoEOptions(batch=bs, output_tokens=out, request_overhead_us=COE_REQUEST_OVERHEAD_US)
+            opts = CoEOptions(batch=bs, output_tokens=out, request_overhead_us=COE_REQUEST_OVERHEAD_US,
+                              batch_overhead_us=COE_BATCH_OVERHEAD_US)
             for sys_name in ("sn40l", "dgx_a100", "dgx_h100"):
                 runs[(sys_name, bs, out)] = serve_coe(archs[sys_name], opts)
     paper = {("overall", 8, 20): (6.6, 3.7), ("overall", 1, 20): (4.8, 2.8), ("expert", 1, 20): (2.0, 1.5),
@@ -186,7 +192,10 @@ def coe_rows(quick: bool, archs: dict) -> list[dict]:
             role = "prediction"
             if gpu == "dgx_a100" and out == 20 and not quick:
                 role = {("overall", 8): "calibrated (COE_REQUEST_OVERHEAD_US)",
-                        ("expert", 1): "calibrated (DGX kernel_launch_us)"}.get((what, bs), role)
+                        ("overall", 1): "calibrated (COE_BATCH_OVERHEAD_US)",
+                        ("expert", 1): "calibrated (dgx_a100 kernel_launch_us)"}.get((what, bs), role)
+            if gpu == "dgx_h100" and out == 20 and (what, bs) == ("expert", 1) and not quick:
+                role = "calibrated (dgx_h100 kernel_launch_us)"
             rows.append(_row("CoE", f"{what} BS={bs} {out} tok vs {gpu}", p, p, value, role))
         if quick:
             break
@@ -241,19 +250,30 @@ def calibrate(archs: dict) -> dict:
         return replace(arch, engines={**arch.engines, "gpu": arch.engines["gpu"].model_copy(
             update={"kernel_launch_us": us})})
 
-    host = COE_REQUEST_OVERHEAD_US
+    # A run's time is linear in the two host overheads (they are serial tasks): T = T0 + batch x request + batch
+    # overhead. So (request, batch) solve exactly from zero-overhead runs at BS=8 and BS=1, for a given launch.
+    host, per_batch = COE_REQUEST_OVERHEAD_US, COE_BATCH_OVERHEAD_US
     launch = archs["dgx_a100"].engines["gpu"].kernel_launch_us
-    for _ in range(2):
-        o1 = CoEOptions(batch=1, output_tokens=20, request_overhead_us=host)
+    for _ in range(3):
+        o1 = CoEOptions(batch=1, output_tokens=20, request_overhead_us=host, batch_overhead_us=per_batch)
         sn1 = serve_coe(sn, o1).expert_seconds[0]
         launch = solve(lambda us: serve_coe(with_gpu(archs["dgx_a100"], us), o1).expert_seconds[0] / sn1,
                        launch, launch * 1.5, 2.0, steps=2)
         a100 = with_gpu(archs["dgx_a100"], launch)
-        o8 = lambda h: CoEOptions(batch=8, output_tokens=20, request_overhead_us=h)   # noqa: E731
-        host = solve(lambda h: serve_coe(a100, o8(h)).seconds / serve_coe(sn, o8(h)).seconds,
-                     host, host * 1.2, 6.6, steps=2)
-    return {"launch_overhead_so_us": so, "launch_overhead_ho_us": ho, "dgx kernel_launch_us": launch,
-            "COE_REQUEST_OVERHEAD_US": host}
+        t0 = {(name, bs): serve_coe(arch, CoEOptions(batch=bs, output_tokens=20)).seconds
+              for name, arch in (("sn", sn), ("gpu", a100)) for bs in (8, 1)}
+        # (g + x) / (s + x) = S  =>  x = (g - S s) / (S - 1), x = bs x request + batch overhead, in seconds
+        x8 = (t0["gpu", 8] - 6.6 * t0["sn", 8]) / 5.6
+        x1 = (t0["gpu", 1] - 4.8 * t0["sn", 1]) / 3.8
+        host, per_batch = (x8 - x1) / 7 * 1e6, (8 * x1 - x8) / 7 * 1e6
+    o1 = CoEOptions(batch=1, output_tokens=20, request_overhead_us=host, batch_overhead_us=per_batch)
+    sn1 = serve_coe(sn, o1).expert_seconds[0]
+    h100 = archs["dgx_h100"].engines["gpu"].kernel_launch_us
+    h100 = solve(lambda us: serve_coe(with_gpu(archs["dgx_h100"], us), o1).expert_seconds[0] / sn1,
+                 h100, h100 * 1.2, 1.5, steps=3)
+    return {"launch_overhead_so_us": so, "launch_overhead_ho_us": ho, "dgx_a100 kernel_launch_us": launch,
+            "dgx_h100 kernel_launch_us": h100,
+            "COE_REQUEST_OVERHEAD_US": host, "COE_BATCH_OVERHEAD_US": per_batch}
 
 
 def plot(rows: list[dict], path: Path) -> None:

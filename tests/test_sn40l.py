@@ -146,6 +146,19 @@ def test_coe_cache_hits_skip_the_copy_and_occupancy_stays_within_capacity(node):
     assert cold.seconds > warm.seconds
 
 
+def test_host_overheads_add_once_per_request_and_once_per_batch(node):
+    opts = CoEOptions(experts=6, batch=3, output_tokens=1, batches=2, cache_experts=3)
+    base = serve_coe(node, opts)
+    host = serve_coe(node, replace(opts, request_overhead_us=100.0, batch_overhead_us=250.0))
+    cycle = 1 / (node.clock_ghz * 1e9)
+    assert host.seconds - base.seconds == pytest.approx(6 * 100e-6 + 2 * 250e-6, abs=8 * cycle)
+    # the router's span excludes the batch's host work; its expert pairs include the request's
+    assert host.router_seconds == pytest.approx(base.router_seconds, abs=cycle)
+    assert [h - b for h, b in zip(host.expert_seconds, base.expert_seconds)] == pytest.approx([100e-6] * 6, abs=cycle)
+    with pytest.raises(ValueError, match="bad CoE options"):
+        serve_coe(node, replace(opts, batch_overhead_us=-1.0))
+
+
 def test_footprint_of_850_experts(node):
     assert footprint_nodes(node, 850) == 1
     assert footprint_nodes(load_arch(CFG / "dgx_h100.yaml"), 850) == 19

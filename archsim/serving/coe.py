@@ -12,9 +12,10 @@ Per batch of ``batch`` prompts (the paper's runtime, §V):
    the home tier (DDR on SN40L, host DRAM on a DGX) into the cache tier (HBM) as a DMA task; when the cache
    is full the least recently used expert is evicted first (``ExpertCache``: LRU; read-only weights are
    dropped, not written back). Then the expert runs: a prefill of the prompt and ``output_tokens`` decode
-   steps (the KV cache growing), then ``request_overhead_us`` of host work for the request. Without ``overlap_switch`` a copy starts once the previous pair has run
-   (the paper's sequence: route, copy, run); with it, copies run ahead on their DMA queue while the cache
-   has room.
+   steps (the KV cache growing), then ``request_overhead_us`` of host work for the request. Each batch
+   starts with ``batch_overhead_us`` of host work (receiving it, dispatching the router). Without
+   ``overlap_switch`` a copy starts once the previous pair has run (the paper's sequence: route, copy, run);
+   with it, copies run ahead on their DMA queue while the cache has room.
 
 The cache tier's free bytes are a token pool of the engine (its occupancy over time is reported): a copy
 takes an expert's bytes, an eviction gives them back once the pairs that used the expert have run.
@@ -57,6 +58,7 @@ class CoEOptions:
     overlap_switch: bool = False
     context_bucket: int = 64                 # decode traces are built per context rounded up to this
     request_overhead_us: float = 0.0         # host work per (prompt, expert) request (set-up, tokenising, return)
+    batch_overhead_us: float = 0.0           # host work per batch before its router runs (receive, dispatch)
 
 
 class ExpertCache:
@@ -166,7 +168,8 @@ def serve_coe(arch, options: CoEOptions = CoEOptions()) -> CoERun:
     from archsim.sim.run import run_program
 
     o = options
-    if o.batch < 1 or o.batches < 1 or o.output_tokens < 0 or o.experts < 1:
+    if (o.batch < 1 or o.batches < 1 or o.output_tokens < 0 or o.experts < 1 or o.request_overhead_us < 0
+            or o.batch_overhead_us < 0):
         raise ValueError(f"bad CoE options {o}")
     if o.routing == "distinct" and o.batch > o.experts:
         raise ValueError(f"distinct routing needs batch ≤ experts ({o.batch} > {o.experts})")
@@ -203,14 +206,20 @@ def serve_coe(arch, options: CoEOptions = CoEOptions()) -> CoERun:
     copy_cycles = sys.tiers.transfer_cycles(sys.home, sys.cache, switch_bytes)
     decode_traces: dict[int, object] = {}
     host_cycles = round(o.request_overhead_us * 1e3 * arch.clock_ghz)
+    batch_host_cycles = round(o.batch_overhead_us * 1e3 * arch.clock_ghz)
     users: dict[int, list[int]] = {}                 # expert -> tasks that ran it since it was copied
     last = ()
     marks: list[tuple[str, int, int]] = []          # (what, first task, last task)
     hits = misses = 0
     for b in range(o.batches):
         start_mark = builder.add(Task(f"batch {b}", (), after=last, kind="control"))
-        r_end = sys.add_model(builder, router, (start_mark,))
-        marks.append(("router", start_mark, r_end))
+        r_start = start_mark
+        if batch_host_cycles:
+            host = builder.add(Task(f"batch {b} host", ("host",), demand=single_phase(batch_host_cycles),
+                                    after=(start_mark,), kind="launch"))
+            r_start = builder.add(Task(f"router {b}", (), after=(host,), kind="control"))
+        r_end = sys.add_model(builder, router, (r_start,))
+        marks.append(("router", r_start, r_end))
         if o.routing == "distinct":
             chosen = rng.sample(range(o.experts), o.batch)
         else:
