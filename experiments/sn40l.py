@@ -52,8 +52,8 @@ from archsim.workload import load_workload  # noqa: E402
 from archsim.workload.fftconv import fftconv_trace  # noqa: E402
 from archsim.workload.training import training_step  # noqa: E402
 
-COE_REQUEST_OVERHEAD_US = 37252.0
-COE_BATCH_OVERHEAD_US = 45305.0
+COE_REQUEST_OVERHEAD_US = 36928.0
+COE_BATCH_OVERHEAD_US = 44889.0
 OUT = Path("runs") / "reproduce" / "sn40l"
 
 # (group, label, arch, builder(quick) -> trace, paper fusion (lo, hi), paper HO extra (lo, hi), role)
@@ -121,7 +121,8 @@ def decode_step_seconds(arch, quick: bool):
         if (model, decode_tokens) not in cache:
             knobs = ["phase=decode", "seq_len=8192", "tp=16", f"decode_tokens={decode_tokens}"]
             trace = load_workload(model, knobs + (["layers=2"] if quick else []))
-            cache[model, decode_tokens] = run_kernels(arch, trace, "fused", orchestration="hardware").seconds
+            cache[model, decode_tokens] = run_kernels(arch, trace, "fused", orchestration="hardware",
+                                                      continues_program=True).seconds
         return cache[model, decode_tokens]
     return step
 
@@ -244,7 +245,8 @@ def calibrate(archs: dict) -> dict:
     t8 = load_workload("llama3_8b", ["phase=decode", "seq_len=8192", "tp=16"])
     a16 = archs["sn40l_16"]
     ho = solve(lambda x: 1.0 / run_kernels(with_rdu(a16, launch_overhead_ho_us=x), t8, "fused",
-                                           orchestration="hardware").seconds, 1.0, 10.0, 1042.0)
+                                           orchestration="hardware", continues_program=True).seconds,
+               1.0, 10.0, 1042.0)
 
     def with_gpu(arch, us):
         return replace(arch, engines={**arch.engines, "gpu": arch.engines["gpu"].model_copy(

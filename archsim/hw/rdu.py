@@ -62,7 +62,8 @@ class RduParams(StrictModel):
     p2p_gbps: float = Field(default=400, gt=0, description="peer-to-peer (all-reduce) bandwidth per socket, GB/s")
     p2p_latency_ns: float = Field(default=1000, ge=0, description="latency of one all-reduce step chain, ns")
     launch_overhead_so_us: float = Field(default=0.0, ge=0, description="software orchestration: the host "
-                                         "launches each kernel (program load, argument load, execute), us")
+                                         "launches each kernel (program load, argument load, execute), us; under "
+                                         "hardware orchestration it still launches a program's first kernel")
     launch_overhead_ho_us: float = Field(default=0.0, ge=0, description="hardware orchestration: the AGCUs "
                                          "run the static kernel schedule on chip, us per kernel")
     orchestration: Orchestration = Field(default="hardware", description="who launches the kernels")

@@ -15,7 +15,9 @@ event-engine tasks.
   stage's compute and PMUs in proportion to the bytes through its buffers (largest remainder, at least
   one each), so the pipeline is balanced as far as integer groups allow.
 * **Tasks** (``add_kernels``): per kernel a launch (``kind="launch"``: a fixed per-kernel overhead on the
-  host's queue under software orchestration, on the socket's AGCU queue under hardware orchestration)
+  host's queue under software orchestration, on the socket's AGCU queue under hardware orchestration — except
+  a program's first kernel, which the host launches either way: a one-kernel program takes the same time
+  under both, as the paper's FlashFFTConv)
   then one pipeline task (``pipeline_items`` = chunks) whose stages run on the RDU; the engine times it as
   the first chunk's trip through all stages plus the slowest stage per further chunk, and no shorter than
   its tiers' traffic at the shared ports allows. So a kernel lasts max(slowest stage, tier traffic bounds)
@@ -194,24 +196,30 @@ def resident_bytes(trace: Trace) -> int:
 
 def add_kernels(builder, kernels: Sequence[Kernel], trace: Trace, engine: str, *,
                 orchestration: str | None = None, after: Sequence[int] = (),
-                weight_tier: str | None = None) -> list[int]:
+                weight_tier: str | None = None, continues_program: bool = False) -> list[int]:
     """Add launch + pipeline tasks for ``kernels`` to ``builder`` (a ``ProgramBuilder``); the kernel task
     indices. Kernels run one after another (each launch waits for the previous kernel), the first after
-    ``after``."""
+    ``after``. The kernels are one program: the host launches its first kernel under either orchestration
+    (software cost), the AGCUs the rest under hardware orchestration; ``continues_program`` says the kernels
+    go on a program already running on chip (a generation's next decode step), so under hardware
+    orchestration none is launched by the host."""
     model = builder.engines[engine]
     arch = builder.arch
     how = orchestration or model.params.orchestration
     if how not in ("software", "hardware"):
         raise ValueError(f"orchestration {how!r}: expected 'software' or 'hardware'")
     launch_cycles = math.ceil(model.launch_overhead_ns(how) * arch.clock_ghz - 1e-9)
+    host_cycles = math.ceil(model.launch_overhead_ns("software") * arch.clock_ghz - 1e-9)
     launch_queue = "host" if how == "software" else f"{engine}.agcu"
     users = _consumers(trace)
     prev = tuple(after)
     tasks = []
-    for k in kernels:
+    for i, k in enumerate(kernels):
         stages = place(k, model, users)
         items = k.chunks if len(k.ops) > 1 else 1
-        launch = builder.add(Task(f"launch {k.name}", (launch_queue,), demand=single_phase(launch_cycles),
+        by_host = how == "software" or (i == 0 and not continues_program)
+        launch = builder.add(Task(f"launch {k.name}", ("host" if by_host else launch_queue,),
+                                  demand=single_phase(host_cycles if by_host else launch_cycles),
                                   after=prev, kind="launch"))
         args = {"stages": tuple(s.as_tuple() for s in stages)}
         if weight_tier is not None:
@@ -257,16 +265,17 @@ class FusionRun:
 
 def run_kernels(arch, trace: Trace, mode: Mode = "fused", *, orchestration: str | None = None,
                 chunks: int = DEFAULT_CHUNKS, engine: str | None = None, weight_tier: str | None = None,
-                ) -> FusionRun:
+                continues_program: bool = False) -> FusionRun:
     """Run ``trace`` on ``arch``'s RDU as kernels: the ``rdu_fusion`` mapper's program
     (``archsim.mapping.rdu_fusion``), with its kernels and per-kernel times. Weights and the KV cache must fit
-    their tier (``weight_tier``, default HBM): TierCapacityError names the tier and the shortfall."""
+    their tier (``weight_tier``, default HBM): TierCapacityError names the tier and the shortfall.
+    ``continues_program``: the trace is a step of a program already running (see ``add_kernels``)."""
     from archsim.mapping.rdu_fusion import map_rdu_fusion
     from archsim.sim.run import build_engines
 
     engines = build_engines(arch)
     program = map_rdu_fusion(trace, engines, mode=mode, orchestration=orchestration, chunks=chunks, engine=engine,
-                             weight_tier=weight_tier)
+                             weight_tier=weight_tier, continues_program=continues_program)
     model = engines[program.engine]
     result = program.run(arch)
     how = program.orchestration

@@ -28,6 +28,7 @@ class RduKernelProgram(CompiledProgram):
     mode: str = "fused"
     orchestration: str = "hardware"
     weight_tier: str | None = None
+    continues_program: bool = False  # a step of a program already running on chip: no host launch starts it
 
     def run(self, arch, progress: bool = False):
         """Launch + pipeline tasks of every kernel on ``arch``'s engines; the Result. Weights and the KV cache
@@ -40,7 +41,7 @@ class RduKernelProgram(CompiledProgram):
         check_capacity(self.trace, arch, self.weight_tier or model.params.hbm, resident_bytes(self.trace))
         builder = ProgramBuilder(arch, engines, prefetch_weights=False)
         add_kernels(builder, self.kernels, self.trace, self.engine, orchestration=self.orchestration,
-                    weight_tier=self.weight_tier)
+                    weight_tier=self.weight_tier, continues_program=self.continues_program)
         return run_program(builder.take(), arch, engines, self.trace.name, progress=progress)
 
     def to_dict(self) -> dict:
@@ -70,7 +71,7 @@ def rdu_engine(engines: dict, engine: str | None = None) -> str:
 
 def map_rdu_fusion(trace: Trace, engines: dict, *, mode: str | None = None, orchestration: str | None = None,
                    chunks: int = DEFAULT_CHUNKS, engine: str | None = None,
-                   weight_tier: str | None = None) -> RduKernelProgram:
+                   weight_tier: str | None = None, continues_program: bool = False) -> RduKernelProgram:
     """Compile ``trace`` into kernels for the RDU (``mode``/``orchestration``: default the engine's ``fusion``
     and ``orchestration`` parameters)."""
     name = rdu_engine(engines, engine)
@@ -80,4 +81,4 @@ def map_rdu_fusion(trace: Trace, engines: dict, *, mode: str | None = None, orch
         raise MappingError(f"rdu_fusion: orchestration {how!r}: expected 'software' or 'hardware'")
     mode = mode or model.params.fusion
     kernels = group_kernels(trace, mode, pcus=model.params.pcus, sram_bytes=model.sram_bytes, chunks=chunks)
-    return RduKernelProgram(trace, "rdu_fusion", name, tuple(kernels), mode, how, weight_tier)
+    return RduKernelProgram(trace, "rdu_fusion", name, tuple(kernels), mode, how, weight_tier, continues_program)

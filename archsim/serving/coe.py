@@ -131,14 +131,15 @@ class _System:
             self.devices = arch.engines[self.gpu].devices
             self.link_shared_by = self.devices if self.tiers.link_between(self.home, self.cache) else 1
 
-    def add_model(self, builder: ProgramBuilder, trace, after: tuple[int, ...]) -> int:
-        """Tasks running ``trace`` once after ``after``; the last task's index."""
+    def add_model(self, builder: ProgramBuilder, trace, after: tuple[int, ...], continues_program: bool = False) -> int:
+        """Tasks running ``trace`` once after ``after``; the last task's index. ``continues_program``: a decode
+        step of the generation the previous call started (an RDU's hardware orchestration launches it on chip)."""
         if self.rdu is not None:
             from archsim.mapping.fusion import add_kernels, group_kernels
 
             model = self.engines[self.rdu]
             kernels = group_kernels(trace, "fused", pcus=model.params.pcus, sram_bytes=model.sram_bytes)
-            return add_kernels(builder, kernels, trace, self.rdu, after=after)[-1]
+            return add_kernels(builder, kernels, trace, self.rdu, after=after, continues_program=continues_program)[-1]
         from archsim.mapping import MAPPERS
 
         schedule = MAPPERS["partition"](trace, {self.gpu: self.engines[self.gpu]})
@@ -255,7 +256,7 @@ def serve_coe(arch, options: CoEOptions = CoEOptions()) -> CoERun:
                 if trace is None:
                     trace = decode_traces[ctx] = _trace(o.expert_model, "decode", o.prompt_tokens, sys.devices,
                                                         context=ctx)
-                end = sys.add_model(builder, trace, (end,))
+                end = sys.add_model(builder, trace, (end,), continues_program=True)
             if host_cycles:
                 end = builder.add(Task(f"request {b}.{p} host", ("host",), demand=single_phase(host_cycles),
                                        after=(end,), kind="launch"))
