@@ -33,7 +33,7 @@ def test_every_shipped_architecture_gets_energy_from_a_run(path):
     from archsim.sim.run import simulate
 
     arch = load_arch(path)
-    # FlightLLM's compiler (the mapper of kind: fpga_llm) lowers LLaMA-class decoders (docs/fpga.md)
+    # FlightLLM's compiler (the mapper of kind: fpga_llm) lowers LLaMA- and OPT-class decoders (docs/fpga.md)
     kinds = {p.kind for p in arch.engines.values()}
     model, knobs = "gpt2", ["phase=decode", "layers=1"]
     if "fpga_llm" in kinds:

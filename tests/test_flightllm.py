@@ -230,6 +230,64 @@ def test_always_on_chip_decode_keeps_fused_activations_off_hbm(vhk158):
     assert r_on.bandwidth_utilization > r_off.bandwidth_utilization
 
 
+def _opt(phase, length, model="opt_125m", layers=2):
+    key = "context" if phase == "decode" else "seq_len"
+    return load_workload(model, [f"phase={phase}", "batch=1", f"{key}={length}", f"layers={layers}"])
+
+
+def test_opt_decode_streams_weights_biases_and_kv_with_relu_and_layernorm_and_no_rope(vhk158):
+    """OPT-class decoders (FlightLLM's second model): fc1 -> ReLU -> fc2, LayerNorm, learned positions (no RoPE),
+    a bias on every projection."""
+    params, model = vhk158
+    ctx, bits, dens = 320, 4, {"q_proj": 0.7, "fc1": 0.5}
+    opts = CompileOptions(weight_bits=bits, densities=dens)
+    for name, h, inter, vocab in (("opt_125m", 768, 3072, 50272), ("opt_6p7b", 4096, 16384, 50272)):
+        trace = _opt("decode", ctx, name)
+        stream = compile_decode(trace, params.design, opts)
+        moved = Counter()
+        for i in stream:
+            moved[i.what] += i.hbm_bytes
+        per_layer = {"q_proj": h * h, "k_proj": h * h, "v_proj": h * h, "o_proj": h * h, "fc1": h * inter,
+                     "fc2": inter * h}
+        weights = (2 * sum(n * dens.get(p, 1.0) for p, n in per_layer.items()) + h * vocab) * bits / 8
+        assert moved["weight"] == pytest.approx(weights, rel=1e-12)
+        assert decode_weight_bytes(trace, opts) == pytest.approx(weights, rel=1e-12)
+        assert moved["bias"] == 2 * 4 * (4 * h + inter + h)            # INT32 biases of q, k, v, o, fc1, fc2
+        assert moved["kv"] == decode_kv_bytes(trace) == 2 * 2 * ctx * h
+        misc = Counter(i.misc_op for i in stream if i.module == "MISC")
+        assert misc["relu"] > 0 and misc["layernorm"] == 2 * 2 + 1 and misc["RMSlayernorm"] == 0
+        assert misc["silu"] == 0 and misc["eltwise_mul"] == 0             # no SwiGLU product, no RoPE
+    llama = Counter(i.misc_op for i in compile_decode(_decode(ctx, layers=2), params.design, opts) if i.module == "MISC")
+    assert llama["eltwise_mul"] > 0 and llama["silu"] > 0 and llama["relu"] == 0
+
+
+def test_opt_runs_under_archsim_run_in_both_phases_and_gpt2s_vocabulary_is_padded_to_the_block(vhk158):
+    from archsim.sim.run import simulate
+
+    params, _ = vhk158
+    arch = load_arch(VHK158)
+    for trace in (_opt("decode", 200), _opt("prefill", 128)):
+        result = simulate(arch, trace)
+        assert result.latency_ms > 0
+        assert {"layers.0.mlp.fc1", "layers.0.mlp.fc2", "lm_head"} <= set(result.ops.name)
+    gpt2 = load_workload("gpt2", ["phase=decode", "batch=1", "context=64", "layers=1"])
+    stream = compile_decode(gpt2, params.design, CompileOptions(weight_bits=8))
+    head = sum(i.hbm_bytes for i in stream if i.what == "weight" and i.module == "LD") - (4 * 768 * 768 + 2 * 768 * 3072)
+    assert head == 768 * 50272                          # 50,257 columns padded to the 16-element block
+
+
+def test_what_the_compiler_does_not_lower_is_refused_by_name(vhk158):
+    params, _ = vhk158
+    cases = ((load_workload("llama3_8b", ["phase=decode", "layers=1"]), r"grouped-query attention \(32 query heads, 8 KV"),
+             (load_workload("llama2_7b", ["phase=decode", "batch=2", "layers=1"]), "not batch 1.*2 sequences"),
+             (load_workload("opt_125m", ["phase=prefill", "batch=3", "seq_len=64", "layers=1"]), "not batch 1.*3 seq"),
+             (load_workload("llama2_7b", ["phase=decode", "decode_tokens=4", "layers=1"]), "decode step of 4 tokens"),
+             (load_workload("bert_base", ["layers=1"]), "LLaMA-class.*OPT/GPT-2-class"))
+    for trace, message in cases:
+        with pytest.raises(WorkloadError, match=message):
+            compile_decode(trace, params.design)
+
+
 def test_compile_options_are_checked(vhk158):
     params, _ = vhk158
     with pytest.raises(ValueError, match="density of q_proj"):

@@ -131,7 +131,7 @@ def test_mappers_that_cannot_run_on_an_architecture_are_refused():
     with pytest.raises(ConfigError, match=r"compiler for an engine kind this architecture does not have"):
         simulate(tpu, "resnet18", mapper="flightllm")
     with pytest.raises(WorkloadError, match="LLaMA-class"):
-        simulate(fpga, "gpt2", workload_overrides=["phase=decode", "layers=1"])
+        simulate(fpga, "bert_base", workload_overrides=["layers=1"])
 
 
 def test_archsim_run_names_a_mapper_that_cannot_run_there(capsys):

@@ -225,8 +225,8 @@ def check_resources(device: DeviceParams, design: DesignParams) -> None:
             f"{u.available:,.0f} (over by {u.over:,.0f}, {u.fraction:.0%}; {u.key})" for u in over))
 
 
-PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head")
-"""The linear layers of a LLaMA-class decoder the compiler lowers (keys of ``CompileOptions.densities``)."""
+PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "fc1", "fc2", "lm_head")
+"""The linear layers of a LLaMA-class (gate/up/down) or OPT-class (fc1/fc2) decoder the compiler lowers (keys of ``CompileOptions.densities``)."""
 
 
 class CompileOptions(StrictModel):

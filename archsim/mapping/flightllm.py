@@ -1,6 +1,6 @@
 """The ``flightllm`` mapper: FlightLLM's compiler as the mapper of ``kind: fpga_llm`` engines.
 
-``map_flightllm(trace, engines)`` lowers one decode step or one prefill of a LLaMA-class decoder
+``map_flightllm(trace, engines)`` lowers one decode step or one prefill of a dense decoder
 (``archsim.mapping.fpga_compile.compile_trace``: the program of the length bucket the trace falls in, with
 the engine's ``compiler:`` settings) into LD/ST/MM/MV/MISC/SYS instruction streams with wait/release tokens,
 and those into a Program on the engine's module queues (``archsim.mapping.fpga_streams.stream_program``):

@@ -1,10 +1,14 @@
 """The FlightLLM instruction compiler: an archsim LLM trace -> one instruction stream per length bucket.
 
-``compile_decode(trace, design, options)`` lowers one decode step of a LLaMA-class trace (``archsim
-lower``'s ops: rmsnorm, qkv_proj, rope, kv_append, attn_qk, softmax, attn_v, o_proj, residual adds,
-gate_up_proj with SwiGLU, down_proj, lm_head) into ``archsim.hw.fpga.Instruction``s for the design's
+``compile_decode(trace, design, options)`` lowers one decode step of a dense decoder trace (``archsim
+lower``'s ops) into ``archsim.hw.fpga.Instruction``s for the design's
 modules. Program layers are separated by SYS: a layer's first LD waits for the previous SYS, its last ST
-releases the next one, SYS releases the next layer's LD.
+releases the next one, SYS releases the next layer's LD. Two families are lowered (``decoder_shape``):
+LLaMA-class (rmsnorm, qkv_proj, rope, kv_append, attn_qk, softmax, attn_v, o_proj, residual adds,
+gate_up_proj with SwiGLU, down_proj, lm_head) and OPT/GPT-2-class (layernorm, no rope: learned positions are
+added at the embedding, fc1 with its fused ReLU/GELU, fc2, biases on every projection). Grouped-query
+attention and batches above 1 are refused. The LM head's vocabulary is padded to the sparse block (GPT-2's
+50,257 columns load as 50,272).
 
 Lowering per layer (the tiling the design's buffers dictate):
 
@@ -386,28 +390,83 @@ class Lowering:
         return out
 
 
-def _decoder_shapes(trace: Trace) -> dict:
-    """Model shapes from a decode trace of a LLaMA-class model (hidden, heads, head dim, KV heads,
-    intermediate, vocabulary, layers, attention length)."""
+@dataclass(frozen=True)
+class DecoderShape:
+    """What the compiler needs of a batch-1 decoder trace, LLaMA-class (RMSNorm, RoPE, SwiGLU gate/up/down) or
+    OPT/GPT-2-class (LayerNorm, learned positions added at the embedding, fc1-activation-fc2, biases on every
+    linear). ``length``: the attention length of a decode step, or the prompt of a prefill."""
+
+    hidden: int
+    heads: int
+    head_dim: int
+    length: int
+    decode: bool               # one decode step (else a prefill)
+    inter: int
+    vocab: int
+    layers: int
+    norm: str                  # the SFU op of the norms: RMSlayernorm or layernorm
+    rope: bool                 # rotary positions on q and k
+    gated_mlp: bool            # SwiGLU gate_proj/up_proj/down_proj; else fc1 -> activation -> fc2
+    activation: str            # silu (gate) or fc1's fused activation (relu for OPT, gelu for GPT-2)
+    linear_bias: bool          # the model's projections carry biases
+
+    def mlp_weights(self) -> dict[str, int]:
+        """Weights of each MLP projection of one layer."""
+        h, i = self.hidden, self.inter
+        return {"gate_proj": h * i, "up_proj": h * i, "down_proj": i * h} if self.gated_mlp else \
+            {"fc1": h * i, "fc2": i * h}
+
+
+_NOT_LOWERED = ("the FlightLLM compiler lowers LLaMA-class (qkv_proj, attn_qk, gate_up_proj with SwiGLU, lm_head) "
+                "and OPT/GPT-2-class (qkv_proj, attn_qk, fc1, fc2, lm_head) decoders")
+
+
+def decoder_shape(trace: Trace) -> DecoderShape:
+    """The shape of ``trace`` (one decode step or one prefill of a dense decoder), or a WorkloadError naming
+    what is not lowered (grouped-query attention, batches above 1, other graphs)."""
     ops = {o.name: o for o in trace.ops}
     try:
         qk = next(o for o in trace.ops if o.name.endswith("attn.attn_qk"))
         qkv = next(o for o in trace.ops if o.name.endswith("attn.qkv_proj"))
-        gu = next(o for o in trace.ops if o.name.endswith("mlp.gate_up_proj"))
+        norm = next(o for o in trace.ops if o.name.endswith("input_norm"))
         head = ops["lm_head"]
+        gate_up = next((o for o in trace.ops if o.name.endswith("mlp.gate_up_proj")), None)
+        fc1 = None if gate_up else next(o for o in trace.ops if o.name.endswith("mlp.fc1"))
     except (StopIteration, KeyError):
-        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders (qkv_proj, "
-                            "attn_qk, gate_up_proj with SwiGLU, lm_head)") from None
-    if qk.dims.get("M", 1) != 1 or qkv.dims["M"] != 1:
-        raise WorkloadError(f"{trace.name}: not a batch-1 decode step (FlightLLM runs batch 1)")
-    heads, head_dim, context = qk.dims["B"], qk.dims["K"], qk.dims["N"]
+        raise WorkloadError(f"{trace.name}: {_NOT_LOWERED}") from None
+    # attn_qk: B = batch x KV heads, M = query heads per KV head x query rows; qkv_proj: M = batch x query rows,
+    # N = (query heads + 2 x KV heads) x head dim. Solved for the batch, then for the heads.
+    b_kv, head_dim = qk.dims["B"], qk.dims["K"]
+    width = qkv.dims["N"] // head_dim
+    q_heads_over_batch = qk.dims.get("M", 1) * b_kv / qkv.dims["M"]
+    batch = 2 * b_kv / (width - q_heads_over_batch) if width > q_heads_over_batch else 0
+    if batch != 1:
+        raise WorkloadError(f"{trace.name}: not batch 1 (FlightLLM runs batch 1; this trace has "
+                            f"{batch:g} sequences)")
+    heads = b_kv
+    q_heads = width - 2 * heads
+    if q_heads != heads:
+        raise WorkloadError(f"{trace.name}: grouped-query attention ({q_heads} query heads, {heads} KV heads) is "
+                            "not lowered (FlightLLM: LLaMA2-7B, OPT-6.7B)")
+    decode = any(o.kind == "kv_append" for o in trace.ops)     # a prefill writes no cache rows in archsim's traces
+    length = qk.dims["N"] if decode else qk.dims["M"]
+    if decode and qkv.dims["M"] != 1:               # e.g. a speculative verification pass (decode_tokens)
+        raise WorkloadError(f"{trace.name}: a decode step of {qkv.dims['M']} tokens per sequence is not lowered "
+                            "(FlightLLM decodes one token per step)")
     hidden = qkv.dims["K"]
-    kv_heads = (qkv.dims["N"] - heads * head_dim) // (2 * head_dim)
-    if kv_heads != heads:
-        raise WorkloadError(f"{trace.name}: grouped-query attention is not lowered (FlightLLM: LLaMA2-7B)")
-    layers = sum(1 for o in trace.ops if o.name.endswith("attn.qkv_proj"))
-    return dict(hidden=hidden, heads=heads, head_dim=head_dim, context=context, inter=gu.dims["N"] // 2,
-                vocab=head.dims["N"], layers=layers)
+    if norm.kind not in ("rmsnorm", "layernorm"):
+        raise WorkloadError(f"{trace.name}: {norm.kind} norms are not lowered ({_NOT_LOWERED})")
+    if gate_up is not None:
+        inter, activation = gate_up.dims["N"] // 2, "silu"
+    else:
+        inter, activation = fc1.dims["N"], fc1.fused or "identity"
+        if "+" in activation:
+            raise WorkloadError(f"{trace.name}: fc1 fuses {activation}; one activation is lowered")
+    return DecoderShape(hidden=hidden, heads=heads, head_dim=head_dim, length=length, decode=decode, inter=inter,
+                        vocab=head.dims["N"], layers=sum(1 for o in trace.ops if o.name.endswith("attn.qkv_proj")),
+                        norm="RMSlayernorm" if norm.kind == "rmsnorm" else "layernorm",
+                        rope=any(o.kind == "rope" for o in trace.ops), gated_mlp=gate_up is not None,
+                        activation=activation, linear_bias=qkv.params > qkv.dims["K"] * qkv.dims["N"])
 
 
 @dataclass(frozen=True)
@@ -438,61 +497,87 @@ def compile_decode(trace: Trace, design: DesignParams, options: CompileOptions |
 
 def _decode(trace: Trace, design: DesignParams, options: CompileOptions | None, context: int | None) -> CompiledStream:
     o = options or CompileOptions()
-    s = _decoder_shapes(trace)
+    s = decoder_shape(trace)
     low = Lowering(design, o)
-    h, heads, hd = s["hidden"], s["heads"], s["head_dim"]
-    ctx = s["context"] if context is None else int(context)
+    ctx = s.length if context is None else int(context)
+
+    def linear(op, name, k, n, epilogue, bias, unfused_rows):
+        return low.linear(name, k, n, epilogue, bias)
+
+    def attention(p, fuse):
+        h, heads, hd = s.hidden, s.heads, s.head_dim
+        past = heads * (ctx - 1) * hd
+        out = [(p + "attn.kv_append", low.kv_append(past, heads * hd)),
+               (p + "attn.kv_append", low.kv_append(past, heads * hd)),
+               (p + "attn.attn_qk", low.attention(heads, hd, ctx, softmax=fuse))]
+        if not fuse:
+            out.append((p + "attn.softmax", low.misc("softmax", heads, ctx)))
+        return out + [(p + "attn.attn_v", low.attention(heads, ctx, hd, softmax=False))]
+
+    return _emit(_decoder_layers(s, o, low, 1, linear, attention,
+                                 lambda: low.linear("lm_head", s.hidden, bucket(s.vocab, design.fsb_block), None, False)))
+
+
+_ROPE = _Epilogue(("eltwise_mul", "eltwise_mul", "eltwise_add"), True)
+_ADD = _Epilogue(("eltwise_add",), True)
+
+
+def _decoder_layers(s: DecoderShape, o: CompileOptions, low: "Lowering", rows: int, linear, attention, lm_head):
+    """The program's layers (trace op name, instructions) over ``rows`` tokens, in order: per decoder layer the
+    norm, q/k (RoPE fused when the model has it)/v, attention (``attention(prefix, fused)``), o with the
+    residual, the norm and the MLP (SwiGLU gate/up/down, or fc1 with its activation and fc2), then the final
+    norm and ``lm_head()``. ``linear(op, projection, k, n, epilogue, bias, unfused_rows)`` emits one
+    projection; with ``always_on_chip`` off every epilogue becomes SFU layers of its own through HBM."""
     fuse = o.always_on_chip
-    rope = _Epilogue(("eltwise_mul", "eltwise_mul", "eltwise_add"), True)
-    add = _Epilogue(("eltwise_add",), True)
+    h, heads, hd = s.hidden, s.heads, s.head_dim
+    attn_bias = o.attention_bias or s.linear_bias
     layers: list[tuple[str, list[Instruction]]] = []
 
-    def linear(op, name, k, n, epilogue=None, bias=False, unfused_rows=None, unfused_op=None):
-        layers.append((op, low.linear(name, k, n, epilogue if fuse else None, bias)))
+    def proj(op, name, k, n, epilogue=None, bias=False, unfused_rows=None, unfused_op=None):
+        layers.append((op, linear(op, name, k, n, epilogue if fuse else None, bias, unfused_rows)))
         if epilogue is not None and not fuse:        # the epilogue as layers of its own, through HBM
-            rows, width = unfused_rows or (1, n)
+            r, width = unfused_rows or (rows, n)
             for misc in epilogue.ops:
-                layers.append((unfused_op or op, low.misc(misc, rows, width, 2 if epilogue.operand else 1)))
+                layers.append((unfused_op or op, low.misc(misc, r, width, 2 if epilogue.operand else 1)))
 
-    for li in range(s["layers"]):
+    rope = _ROPE if s.rope else None
+    for li in range(s.layers):
         p = f"layers.{li}."
-        layers.append((p + "input_norm", low.misc("RMSlayernorm", 1, h)))
-        linear(p + "attn.qkv_proj", "q_proj", h, heads * hd, rope, o.attention_bias, (heads, hd), p + "attn.rope")
-        linear(p + "attn.qkv_proj", "k_proj", h, heads * hd, rope, o.attention_bias, (heads, hd), p + "attn.rope")
-        linear(p + "attn.qkv_proj", "v_proj", h, heads * hd, None, o.attention_bias)
-        past = heads * (ctx - 1) * hd
-        layers.append((p + "attn.kv_append", low.kv_append(past, heads * hd)))
-        layers.append((p + "attn.kv_append", low.kv_append(past, heads * hd)))
-        layers.append((p + "attn.attn_qk", low.attention(heads, hd, ctx, softmax=fuse)))
-        if not fuse:
-            layers.append((p + "attn.softmax", low.misc("softmax", heads, ctx)))
-        layers.append((p + "attn.attn_v", low.attention(heads, ctx, hd, softmax=False)))
-        linear(p + "attn.o_proj", "o_proj", h, h, add, o.attention_bias, unfused_op=p + "attn_residual")
-        layers.append((p + "post_attention_norm", low.misc("RMSlayernorm", 1, h)))
-        linear(p + "mlp.gate_up_proj", "gate_proj", h, s["inter"], _Epilogue(("silu",), False))
-        linear(p + "mlp.gate_up_proj", "up_proj", h, s["inter"], _Epilogue(("eltwise_mul",), True))
-        linear(p + "mlp.down_proj", "down_proj", s["inter"], h, add, unfused_op=p + "mlp_residual")
-    layers.append(("final_norm", low.misc("RMSlayernorm", 1, h)))
-    layers.append(("lm_head", low.linear("lm_head", h, s["vocab"], None, False)))
-    return _emit(layers)
+        layers.append((p + "input_norm", low.misc(s.norm, rows, h)))
+        proj(p + "attn.qkv_proj", "q_proj", h, heads * hd, rope, attn_bias, (heads * rows, hd), p + "attn.rope")
+        proj(p + "attn.qkv_proj", "k_proj", h, heads * hd, rope, attn_bias, (heads * rows, hd), p + "attn.rope")
+        proj(p + "attn.qkv_proj", "v_proj", h, heads * hd, None, attn_bias)
+        layers += attention(p, fuse)
+        proj(p + "attn.o_proj", "o_proj", h, h, _ADD, attn_bias, unfused_op=p + "attn_residual")
+        layers.append((p + "post_attention_norm", low.misc(s.norm, rows, h)))
+        if s.gated_mlp:
+            proj(p + "mlp.gate_up_proj", "gate_proj", h, s.inter, _Epilogue(("silu",), False))
+            proj(p + "mlp.gate_up_proj", "up_proj", h, s.inter, _Epilogue(("eltwise_mul",), True))
+            proj(p + "mlp.down_proj", "down_proj", s.inter, h, _ADD, unfused_op=p + "mlp_residual")
+        else:
+            act = None if s.activation == "identity" else _Epilogue((s.activation,), False)
+            proj(p + "mlp.fc1", "fc1", h, s.inter, act, s.linear_bias)
+            proj(p + "mlp.fc2", "fc2", s.inter, h, _ADD, s.linear_bias, unfused_op=p + "mlp_residual")
+    layers.append(("final_norm", low.misc(s.norm, rows, h)))
+    layers.append(("lm_head", lm_head()))
+    return layers
 
 
 def decode_weight_bytes(trace: Trace, options: CompileOptions) -> float:
     """Bytes of every projection's weights at ``weight_bits`` × its density: what a decode step must
-    stream (embedding excluded: one row is gathered)."""
-    s = _decoder_shapes(trace)
-    h, a, i = s["hidden"], s["heads"] * s["head_dim"], s["inter"]
-    per_layer = {"q_proj": h * a, "k_proj": h * a, "v_proj": h * a, "o_proj": a * h,
-                 "gate_proj": h * i, "up_proj": h * i, "down_proj": i * h}
-    total = s["layers"] * sum(n * options.density(p) for p, n in per_layer.items())
-    total += h * s["vocab"] * options.density("lm_head")
+    stream (embedding excluded: one row is gathered; biases are loaded apart, as INT32)."""
+    s = decoder_shape(trace)
+    h, a = s.hidden, s.heads * s.head_dim
+    per_layer = {"q_proj": h * a, "k_proj": h * a, "v_proj": h * a, "o_proj": a * h, **s.mlp_weights()}
+    total = s.layers * sum(n * options.density(p) for p, n in per_layer.items())
+    total += h * s.vocab * options.density("lm_head")
     return total * options.weight_bits / 8
 
 
 def decode_kv_bytes(trace: Trace) -> int:
     """Bytes of the K and V caches a decode step reads at INT8 (every layer, every head, the context)."""
-    s = _decoder_shapes(trace)
-    return 2 * s["layers"] * s["heads"] * s["head_dim"] * s["context"]
+    s = decoder_shape(trace)
+    return 2 * s.layers * s.heads * s.head_dim * s.length
 
 
 def causal_masks(layers: int, heads: int, tokens: int, block: int) -> list:
@@ -533,84 +618,43 @@ def compile_prefill(trace: Trace, design: DesignParams, options: CompileOptions 
 def _prefill(trace: Trace, design: DesignParams, options: CompileOptions | None, masks, mask_block: int,
              tokens: int | None) -> CompiledStream:
     o = options or CompileOptions()
-    s = _prefill_shapes(trace)
+    s = decoder_shape(trace)
     low = Lowering(design, o)
-    h, heads, hd = s["hidden"], s["heads"], s["head_dim"]
-    m = s["tokens"] if tokens is None else int(tokens)
+    m = s.length if tokens is None else int(tokens)
     if masks is None:
-        masks = causal_masks(s["layers"], heads, m, mask_block)
-    fuse = o.always_on_chip
-    rope = _Epilogue(("eltwise_mul", "eltwise_mul", "eltwise_add"), True)
-    add = _Epilogue(("eltwise_add",), True)
+        masks = causal_masks(s.layers, s.heads, m, mask_block)
     blk = design.fsb_block
-    layers: list[tuple[str, list[Instruction]]] = []
 
-    def linear(op, name, k, n, epilogue=None, bias=False, unfused_rows=None, unfused_op=None):
-        layers.append((op, low.linear_mm(name, m, k, n, epilogue if fuse else None, bias)))
-        if epilogue is not None and not fuse:
-            rows, width = unfused_rows or (m, n)
-            for misc in epilogue.ops:
-                layers.append((unfused_op or op, low.misc(misc, rows, width, 2 if epilogue.operand else 1)))
+    def linear(op, name, k, n, epilogue, bias, unfused_rows):
+        return low.linear_mm(name, m, k, n, epilogue, bias)
 
-    for layer in range(s["layers"]):
-        p = f"layers.{layer}."
+    def attention(p, fuse):
+        layer = int(p.split(".")[1])
         mask = fsb_masks(masks[layer], blk, mask_block, _ceil(m, blk), _ceil(m, blk))
-        layers.append((p + "input_norm", low.misc("RMSlayernorm", m, h)))
-        linear(p + "attn.qkv_proj", "q_proj", h, heads * hd, rope, o.attention_bias, (heads * m, hd), p + "attn.rope")
-        linear(p + "attn.qkv_proj", "k_proj", h, heads * hd, rope, o.attention_bias, (heads * m, hd), p + "attn.rope")
-        linear(p + "attn.qkv_proj", "v_proj", h, heads * hd, None, o.attention_bias)
-        layers.append((p + "attn.attn_qk", low.attention_mm(heads, m, hd, m, True, mask, softmax=fuse)))
+        heads, hd = s.heads, s.head_dim
+        out = [(p + "attn.attn_qk", low.attention_mm(heads, m, hd, m, True, mask, softmax=fuse))]
         if not fuse:
-            layers.append((p + "attn.softmax", low.misc("softmax", heads * m, m)))
-        layers.append((p + "attn.attn_v", low.attention_mm(heads, m, m, hd, False, mask, softmax=False)))
-        linear(p + "attn.o_proj", "o_proj", h, h, add, o.attention_bias, unfused_op=p + "attn_residual")
-        layers.append((p + "post_attention_norm", low.misc("RMSlayernorm", m, h)))
-        linear(p + "mlp.gate_up_proj", "gate_proj", h, s["inter"], _Epilogue(("silu",), False))
-        linear(p + "mlp.gate_up_proj", "up_proj", h, s["inter"], _Epilogue(("eltwise_mul",), True))
-        linear(p + "mlp.down_proj", "down_proj", s["inter"], h, add, unfused_op=p + "mlp_residual")
-    layers.append(("final_norm", low.misc("RMSlayernorm", m, h)))
-    layers.append(("lm_head", low.linear_mm("lm_head", m, h, s["vocab"], None, False)))
-    return _emit(layers)
+            out.append((p + "attn.softmax", low.misc("softmax", heads * m, m)))
+        return out + [(p + "attn.attn_v", low.attention_mm(heads, m, m, hd, False, mask, softmax=False))]
+
+    return _emit(_decoder_layers(s, o, low, m, linear, attention,
+                                 lambda: low.linear_mm("lm_head", m, s.hidden, bucket(s.vocab, blk), None, False)))
 
 
 def trace_phase(trace: Trace) -> str:
     """``decode`` (one step: attention of a single query row over the context) or ``prefill`` (the prompt)."""
-    qk = next((o for o in trace.ops if o.name.endswith("attn.attn_qk")), None)
-    if qk is None:
-        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders (qkv_proj, "
-                            "attn_qk, gate_up_proj with SwiGLU, lm_head); this trace has no attention")
-    return "decode" if qk.dims.get("M", 1) == 1 and any(o.kind == "kv_append" for o in trace.ops) else "prefill"
+    return "decode" if decoder_shape(trace).decode else "prefill"
 
 
 def compile_trace(trace: Trace, design: DesignParams, options: CompileOptions | None = None,
                   masks=None) -> tuple[CompiledStream, str, int]:
-    """FlightLLM's length-adaptive compilation of ``trace`` (one decode step or one prefill of a LLaMA-class
+    """FlightLLM's length-adaptive compilation of ``trace`` (one decode step or one prefill of a dense
     decoder): the program compiled for the bucket its length falls in (attention length rounded up to
     ``decode_bucket``, prompt to ``prefill_bucket``), with the phase and the bucket's length. What the
     ``flightllm`` mapper runs and ``experiments/flightllm.py`` times."""
     o = options or CompileOptions()
     if trace_phase(trace) == "decode":
-        length = bucket(_decoder_shapes(trace)["context"], o.decode_bucket)
+        length = bucket(decoder_shape(trace).length, o.decode_bucket)
         return _decode(trace, design, o, length), "decode", length
-    length = bucket(_prefill_shapes(trace)["tokens"], o.prefill_bucket)
+    length = bucket(decoder_shape(trace).length, o.prefill_bucket)
     return _prefill(trace, design, o, masks, 64, length), "prefill", length
-
-
-def _prefill_shapes(trace: Trace) -> dict:
-    """Model shapes from a prefill trace of a LLaMA-class model (tokens = its prompt length)."""
-    try:
-        qk = next(o for o in trace.ops if o.name.endswith("attn.attn_qk"))
-        qkv = next(o for o in trace.ops if o.name.endswith("attn.qkv_proj"))
-        gu = next(o for o in trace.ops if o.name.endswith("mlp.gate_up_proj"))
-        head = next(o for o in trace.ops if o.name == "lm_head")
-    except StopIteration:
-        raise WorkloadError(f"{trace.name}: the FlightLLM compiler lowers LLaMA-class decoders (qkv_proj, "
-                            "attn_qk, gate_up_proj with SwiGLU, lm_head)") from None
-    heads, head_dim, tokens = qk.dims["B"], qk.dims["K"], qk.dims["M"]
-    if qkv.dims["M"] != tokens:
-        raise WorkloadError(f"{trace.name}: not a batch-1 prefill ({qkv.dims['M'] // tokens} sequences; FlightLLM "
-                            "runs batch 1)")
-    if qkv.dims["N"] != 3 * heads * head_dim:
-        raise WorkloadError(f"{trace.name}: grouped-query attention is not lowered (FlightLLM: LLaMA2-7B)")
-    return dict(hidden=qkv.dims["K"], heads=heads, head_dim=head_dim, tokens=tokens, inter=gu.dims["N"] // 2,
-                vocab=head.dims["N"], layers=sum(1 for o in trace.ops if o.name.endswith("attn.qkv_proj")))
