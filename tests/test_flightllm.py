@@ -390,4 +390,7 @@ def test_reproduce_flightllm_quick_writes_its_tables(tmp_path):
         rows = {r["metric"]: r for r in csv.DictReader(f)}
     assert set(exp.PAPER) <= set(rows)
     assert all(float(rows[k]["archsim"]) > 0 for k in exp.PAPER)
+    for model, want in exp.ENERGY_BREAKDOWN.items():           # both of the paper's models, each GPU series
+        for gpu in want:
+            assert float(rows[f"{model} U280 energy vs {gpu} (secondary source)"]["archsim"]) > 1
     assert (tmp_path / "flightllm.png").stat().st_size > 10_000
