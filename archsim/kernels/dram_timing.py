@@ -17,7 +17,7 @@ peer) cycle by cycle:
   its open banks are precharged one by one, then REF issues;
 * every timing rule comes from the constraint table ``cons`` (prev, next, level, cycles): issuing
   ``prev`` raises the earliest issue cycle of ``next`` in every bank the level covers; rolling
-  windows (tFAW) come from ``wins`` (window, cycles) on ACTs per rank.
+  windows (tFAW) come from ``wins`` (window, cycles) on ACTs per rank, folded into the rank's ACT bound at each ACT.
 
 The frontend is DRAMsim3's trace CPU generalised to ``issue_width``: each cycle, after the
 controllers tick, up to ``issue_width`` requests are offered in order once released; a refused
@@ -71,19 +71,6 @@ def decode_addresses(addr, shift_bits, pos, width):
         for f in range(pos.shape[0]):
             out[f, i] = (a >> pos[f]) & masks[f]
     return out
-
-
-@njit(cache=True, inline="always")
-def act_ready_cycle(earliest_act, ring, ring_cnt, ring_pos, wins, ch, rank):
-    """The first cycle an ACT may issue in ``rank`` of channel ``ch``: its own timing bound ``earliest_act``,
-    and no sooner than each full activation window (tFAW-style: ``wins[w] = (count, cycles)``) allows."""
-    wv = earliest_act
-    for w in range(wins.shape[0]):
-        if ring_cnt[ch, rank, w] >= wins[w, 0]:
-            v = ring[ch, rank, w, ring_pos[ch, rank, w]] + wins[w, 1]
-            if v > wv:
-                wv = v
-    return wv
 
 
 @njit(cache=True, error_model="numpy")
@@ -178,6 +165,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     # 1: the read queue scan found no bank with room; 2: the write buffer scan did (until a column command
     # frees a slot or a request arrives)
     sched_blocked = np.zeros(nch, np.int64)
+    next_visit = np.zeros(nch, np.int64)    # no cycle before this can change the channel (see its body's end)
     raw_hold = np.zeros(nch, np.bool_)       # a drain just stopped at a read-after-write hazard
     last_progress = 0
     # refresh: FIFO of ranks due, per channel
@@ -197,12 +185,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
         for ch in range(nch):
             # a channel with nothing due this cycle (no refresh, no command can be ready, no transaction
             # to move and no write drain to start) is skipped: its body would change nothing
-            # (a read queue whose last scan found no bank with room stays blocked until a command or a request)
-            if (not ref_due and ref_len[ch] == 0 and (rq_len[ch] == 0 or sched_blocked[ch] == 1)
-                    and draining[ch] == 0 and not raw_hold[ch]
-                    and (cq_total[ch] == 0 or t < wake[ch])
-                    and (wq_len[ch] == 0 or (wq_len[ch] < Q and (cq_total[ch] > 0 or wq_len[ch] <= drain_low)
-                                             and not (flush and nxt >= n and cq_total[ch] == 0)))):
+            if not ref_due and t < next_visit[ch]:
                 continue
             if ref_due:
                 if ref_len[ch] < RF:
@@ -282,7 +265,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         if in_ref[ch] and q // bpr == ref_rank[ch]:
                             # its rank is refreshing: skipped; its timing bound still counts for wake
                             if orow < 0:
-                                wv = act_ready_cycle(earliest[ch, ACT, q], ring, ring_cnt, ring_pos, wins, ch, q // bpr)
+                                wv = earliest[ch, ACT, q]
                             else:
                                 wv = never
                                 for i in range(n_q):
@@ -299,7 +282,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             continue
                         if orow < 0:
                             # every entry needs the same ACT: ready for the oldest iff ready at all
-                            wv = act_ready_cycle(earliest[ch, ACT, q], ring, ring_cnt, ring_pos, wins, ch, q // bpr)
+                            wv = earliest[ch, ACT, q]
                             if t < wv:
                                 bank_wake[ch, q] = wv
                                 if wv < best:
@@ -458,6 +441,12 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         ring_pos[ch, rank, w] = pos
                         if ring_cnt[ch, rank, w] < size:
                             ring_cnt[ch, rank, w] += 1
+                        if ring_cnt[ch, rank, w] == size:
+                            # a full window: the rank's next ACT waits for its oldest ACT + the window
+                            # (the window only moves at an ACT, so folding it in here is exact)
+                            when = ring[ch, rank, w, pos] + wins[w, 1]
+                            for x in range(np.uint64(rank * bpr), np.uint64((rank + 1) * bpr)):
+                                earliest[ch, ACT, x] = max(earliest[ch, ACT, x], when)
                 elif cmd == PRE:
                     bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                     open_row[ch, b] = -1
@@ -556,7 +545,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     if wake[ch] > t + 1 or bank_wake[ch, b] > t + 1:
                         orow = open_row[ch, b]
                         if orow < 0:
-                            wv = act_ready_cycle(earliest[ch, ACT, b], ring, ring_cnt, ring_pos, wins, ch, b // bpr)
+                            wv = earliest[ch, ACT, b]
                         elif req_row[req] == orow:
                             wv = earliest[ch, typ, b]
                         elif k == 0:
@@ -580,6 +569,17 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     break
             if qlen > 0 and not moved and (not use_w or draining[ch] > 0):
                 sched_blocked[ch] = mode
+            # the next cycle this body can change anything (a read queue whose scan found no bank with room
+            # stays blocked until a command or a request; no command is ready before wake); the frontend
+            # brings it forward when it hands the channel a request
+            if (ref_len[ch] > 0 or (rq_len[ch] > 0 and sched_blocked[ch] != 1) or draining[ch] > 0 or raw_hold[ch]
+                    or (wq_len[ch] > 0 and not (wq_len[ch] < Q and (cq_total[ch] > 0 or wq_len[ch] <= drain_low)
+                                                and not (flush and nxt >= n and cq_total[ch] == 0)))):
+                next_visit[ch] = t + 1
+            elif cq_total[ch] > 0:
+                next_visit[ch] = max(wake[ch], t + 1)
+            else:
+                next_visit[ch] = never
 
         # ---------------- frontend ----------------
         for _ in range(width):
@@ -595,6 +595,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
             accept[nxt] = t
             last_progress = t
             sched_blocked[ch] = 0
+            next_visit[ch] = t + 1
             b = req_bank[nxt]
             a = addr[nxt]
             # pending write to the same address (write buffer or command queue)?
@@ -638,6 +639,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     rq[ch, rq_len[ch]] = nxt
                     rq_len[ch] += 1
             nxt += 1
+            if flush and nxt == n:
+                for c in range(nch):
+                    next_visit[c] = t + 1  # the write buffers may drain now
 
         # ---------------- termination / idle skip ----------------
         idle = True
