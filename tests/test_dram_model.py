@@ -246,3 +246,32 @@ def test_every_request_completes_with_duplicates_and_bursty_releases(name, polic
     assert stats.writes_not_drained == 0
     assert stats.write_cmds + stats.writes_merged == stats.n_writes
     assert stats.read_cmds + stats.reads_merged + stats.reads_forwarded == stats.n_reads
+
+
+@pytest.mark.parametrize("name", preset_names())
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_compacted_constraint_table_issues_the_same_commands_as_the_full_one(name, policy):
+    # kernel_inputs hands the kernel compact_constraints' rows (aliased bound rows, merged and dropped
+    # rules); the full table, each command in its own row, must give the same command stream
+    from archsim.hw.dram.model import kernel_inputs
+    from archsim.hw.dram.standards import CMD_INDEX, LEVEL_INDEX, constraint_table
+    from archsim.kernels import dram_timing as K
+
+    std = _with(get_standard(name), row_policy=policy)
+    req = _pattern(std, "rand_rw50", 3000, seed=7)
+    p, cons, win = kernel_inputs(std, issue_width=2, log_commands=100_000)
+    full = np.array(sorted((CMD_INDEX[c.prev], CMD_INDEX[c.next], LEVEL_INDEX[c.level], c.cycles)
+                           for c in constraint_table(std)
+                           if c.window <= 1 and not (c.level == "other_ranks" and std.org.ranks == 1)),
+                    np.int64).reshape(-1, 4)
+    assert len(cons) < len(full)
+    p_full = p.copy()
+    p_full[K.P_BOUND_ROW:K.P_BOUND_ROW + K.NCMD] = np.arange(K.NCMD)
+    f = address_map(std).decode(req.addr)
+    o = std.org
+    bank = (f["ra"] * o.bankgroups + f["bg"]) * o.banks_per_group + f["ba"]
+    args = (req.cycle, req.is_write, req.addr, f["ch"], np.ascontiguousarray(bank), f["ro"], f["co"])
+    compact = K.simulate_requests(*args, p, cons, win)
+    reference = K.simulate_requests(*args, p_full, full, win)
+    for got, want in zip(compact, reference):
+        np.testing.assert_array_equal(got, want)

@@ -15,8 +15,9 @@ peer) cycle by cycle:
   command per cycle with ``dual_issue`` (HBM);
 * all-bank refresh: every ``tREFI / ranks`` cycles the next rank is due; its bank queues stop,
   its open banks are precharged one by one, then REF issues;
-* every timing rule comes from the constraint table ``cons`` (prev, next, level, cycles): issuing
-  ``prev`` raises the earliest issue cycle of ``next`` in every bank the level covers; rolling
+* every timing rule comes from the constraint table ``cons`` (prev, row, level, cycles): issuing
+  ``prev`` raises the earliest issue cycle held in bound row ``row`` in every bank the level covers
+  (commands with identical rules share a row: ``p[P_BOUND_ROW + cmd]``); rolling
   windows (tFAW) come from ``wins`` (window, cycles) on ACTs per rank, folded into the rank's ACT bound at each ACT.
 
 The frontend is DRAMsim3's trace CPU generalised to ``issue_width``: each cycle, after the
@@ -44,7 +45,8 @@ P_CHANNELS, P_RANKS, P_BANKGROUPS, P_BANKS_PER_GROUP = 0, 1, 2, 3
 P_CMDQ, P_TRANSQ, P_ROW_HIT_CAP, P_DRAIN_LOW = 4, 5, 6, 7
 P_CLOSED_PAGE, P_REFRESH_INTERVAL, P_DUAL_ISSUE, P_READ_DELAY = 8, 9, 10, 11
 P_ISSUE_WIDTH, P_FLUSH_WRITES, P_MAX_CYCLES, P_LOG_CAP = 12, 13, 14, 15
-N_PARAMS = 16
+P_BOUND_ROW = 16  # p[P_BOUND_ROW + cmd]: the row of ``earliest`` that holds cmd's issue bounds
+N_PARAMS = P_BOUND_ROW + NCMD
 
 # Layout of the per-channel statistics matrix.
 S_RD_HIT, S_RD_MISS, S_RD_CONFLICT, S_WR_HIT, S_WR_MISS, S_WR_CONFLICT = 0, 1, 2, 3, 4, 5
@@ -82,7 +84,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     byte address; equal addresses merge/forward as in DRAMsim3), decoded ``req_ch``/``req_bank``
     (bank index within the channel: (rank*bankgroups + bg)*banks_per_group + bank)/``req_row``/
     ``req_col``; ``p`` the int64 parameter vector (``P_*``); ``cons`` int64[k, 4] constraint rows
-    (prev, next, level, cycles) sorted by prev; ``wins`` int64[m, 2] ACT windows (size, cycles).
+    (prev, bound row, level, cycles) sorted by prev; ``wins`` int64[m, 2] ACT windows (size, cycles).
 
     Returns ``(done, accept, counts, stats, bank_stats, end_cycle, cmd_log)``: per-request
     completion and accept cycles, per-channel command counts [ch, cmd], per-channel statistics
@@ -107,6 +109,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     max_cycles = p[P_MAX_CYCLES]
     read_delay = p[P_READ_DELAY]
     log_cap = p[P_LOG_CAP]
+    brow = p[P_BOUND_ROW:P_BOUND_ROW + NCMD]  # commands with identical rules share a row of bounds
+    b_act, b_pre, b_ref = brow[ACT], brow[PRE], brow[REF]
     cmd_log = np.zeros((log_cap, 5), np.int64)  # (cycle, channel, bank, command, request)
     n_log = 0
 
@@ -211,11 +215,11 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     nready = 0
                     for x in range(r * bpr, (r + 1) * bpr):
                         if open_row[ch, x] >= 0:
-                            if t >= earliest[ch, PRE, x]:
+                            if t >= earliest[ch, b_pre, x]:
                                 b = x
                                 cmd = PRE
                                 break
-                        elif t >= earliest[ch, REF, x]:
+                        elif t >= earliest[ch, b_ref, x]:
                             nready += 1
                     if cmd < 0 and nready == bpr:
                         b = r * bpr
@@ -265,14 +269,14 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         if in_ref[ch] and q // bpr == ref_rank[ch]:
                             # its rank is refreshing: skipped; its timing bound still counts for wake
                             if orow < 0:
-                                wv = earliest[ch, ACT, q]
+                                wv = earliest[ch, b_act, q]
                             else:
                                 wv = never
                                 for i in range(n_q):
                                     if cq_row[ch, q, i] == orow:
-                                        v = earliest[ch, cq_type[ch, q, i], q]
+                                        v = earliest[ch, brow[cq_type[ch, q, i]], q]
                                     elif i == 0:
-                                        v = earliest[ch, PRE, q]
+                                        v = earliest[ch, b_pre, q]
                                     else:
                                         continue
                                     if v < wv:
@@ -282,7 +286,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             continue
                         if orow < 0:
                             # every entry needs the same ACT: ready for the oldest iff ready at all
-                            wv = earliest[ch, ACT, q]
+                            wv = earliest[ch, b_act, q]
                             if t < wv:
                                 bank_wake[ch, q] = wv
                                 if wv < best:
@@ -299,10 +303,10 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         # by timing alone: the earliest any queued row hit, or the head's precharge, could go
                         bound = never
                         for c in range(RD, WRA + 1):
-                            if row_hits[ch, q, c] > 0 and earliest[ch, c, q] < bound:
-                                bound = earliest[ch, c, q]
-                        if cq_row[ch, q, 0] != orow and earliest[ch, PRE, q] < bound:
-                            bound = earliest[ch, PRE, q]
+                            if row_hits[ch, q, c] > 0 and earliest[ch, brow[c], q] < bound:
+                                bound = earliest[ch, brow[c], q]
+                        if cq_row[ch, q, 0] != orow and earliest[ch, b_pre, q] < bound:
+                            bound = earliest[ch, b_pre, q]
                         if t < bound:
                             bank_wake[ch, q] = bound
                             if bound < best:
@@ -313,7 +317,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             req = cq[ch, q, i]
                             typ = cq_type[ch, q, i]
                             if orow == cq_row[ch, q, i]:
-                                e = earliest[ch, typ, q]
+                                e = earliest[ch, brow[typ], q]
                                 if t < e:
                                     if e < bound:
                                         bound = e
@@ -339,7 +343,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                                 # later row hit is pending or row_hit_cap hits were served already
                                 if i != 0:
                                     continue
-                                e = earliest[ch, PRE, q]
+                                e = earliest[ch, b_pre, q]
                                 if t < e:
                                     if e < bound:
                                         bound = e
@@ -446,7 +450,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             # (the window only moves at an ACT, so folding it in here is exact)
                             when = ring[ch, rank, w, pos] + wins[w, 1]
                             for x in range(np.uint64(rank * bpr), np.uint64((rank + 1) * bpr)):
-                                earliest[ch, ACT, x] = max(earliest[ch, ACT, x], when)
+                                earliest[ch, b_act, x] = max(earliest[ch, b_act, x], when)
                 elif cmd == PRE:
                     bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                     open_row[ch, b] = -1
@@ -545,11 +549,11 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     if wake[ch] > t + 1 or bank_wake[ch, b] > t + 1:
                         orow = open_row[ch, b]
                         if orow < 0:
-                            wv = earliest[ch, ACT, b]
+                            wv = earliest[ch, b_act, b]
                         elif req_row[req] == orow:
-                            wv = earliest[ch, typ, b]
+                            wv = earliest[ch, brow[typ], b]
                         elif k == 0:
-                            wv = earliest[ch, PRE, b]
+                            wv = earliest[ch, b_pre, b]
                         else:
                             wv = never
                         if wv <= t:

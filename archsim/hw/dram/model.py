@@ -124,9 +124,54 @@ def kernel_inputs(std: DramStandard, issue_width: int = 1, flush_writes: bool = 
             wins.append((con.window, con.cycles))
         elif not (con.level == "other_ranks" and o.ranks == 1):   # (a rule on other ranks covers no bank)
             rows.append((CMD_INDEX[con.prev], CMD_INDEX[con.next], LEVEL_INDEX[con.level], con.cycles))
-    cons = np.array(sorted(rows, key=lambda r: r[0]), dtype=np.int64).reshape(-1, 4)
+    rows, bound_row = compact_constraints(rows, has_act_window=bool(wins))
+    p[K.P_BOUND_ROW:K.P_BOUND_ROW + K.NCMD] = bound_row
+    cons = np.array(sorted(rows), dtype=np.int64).reshape(-1, 4)
     win = np.array(wins, dtype=np.int64).reshape(-1, 2)
     return p, cons, win
+
+
+# Banks a level covers, as a set of the levels it contains (other ranks and own rank are disjoint).
+_LEVEL_CONTAINS = {
+    LEVEL_INDEX["bank"]: {LEVEL_INDEX["bank"]},
+    LEVEL_INDEX["bankgroup"]: {LEVEL_INDEX["bank"], LEVEL_INDEX["bankgroup"]},
+    LEVEL_INDEX["rank"]: {LEVEL_INDEX["bank"], LEVEL_INDEX["bankgroup"], LEVEL_INDEX["rank"]},
+    LEVEL_INDEX["other_ranks"]: {LEVEL_INDEX["other_ranks"]},
+    LEVEL_INDEX["channel"]: set(LEVEL_INDEX.values()),
+}
+
+
+def compact_constraints(rows: list[tuple[int, int, int, int]], has_act_window: bool
+                        ) -> tuple[list[tuple[int, int, int, int]], list[int]]:
+    """The fewest (prev, bound row, level, cycles) rows that give the kernel the same issue bounds.
+
+    Exact rewrites of the (prev, next, level, cycles) table, applied in order:
+
+    * a rule of 0 cycles or fewer never delays anything (the next command cannot issue before the
+      previous one anyway) and is dropped;
+    * a rule on the own rank and the same rule on the other ranks, with equal cycles, are one rule on
+      the channel;
+    * a rule covered by another rule of the same (prev, next) over a superset of its banks with at
+      least as many cycles is dropped;
+    * commands whose rules are identical as ``next`` (RD and RDA, WR and WRA in every JEDEC standard)
+      share one row of bounds: ``bound_row[cmd]`` is the row the kernel keeps ``cmd``'s bounds in.
+      The ACT windows (tFAW) raise ACT's bounds only, so ACT shares its row with no other command.
+    """
+    rows = {r for r in rows if r[3] > 0}
+    rank, others, channel = LEVEL_INDEX["rank"], LEVEL_INDEX["other_ranks"], LEVEL_INDEX["channel"]
+    for prev, nxt, level, cycles in list(rows):
+        if level == rank and (prev, nxt, others, cycles) in rows:
+            rows -= {(prev, nxt, rank, cycles), (prev, nxt, others, cycles)}
+            rows.add((prev, nxt, channel, cycles))
+    rows = {a for a in rows
+            if not any(b != a and b[:2] == a[:2] and a[2] in _LEVEL_CONTAINS[b[2]] and b[3] >= a[3] for b in rows)}
+    signature = {c: frozenset((r[0], r[2], r[3]) for r in rows if r[1] == c) for c in range(K.NCMD)}
+    bound_row = []
+    for c in range(K.NCMD):
+        shared = [d for d in range(c) if signature[d] == signature[c]
+                  and not (has_act_window and K.ACT in (c, d))]
+        bound_row.append(bound_row[shared[0]] if shared else c)
+    return [r for r in rows if bound_row[r[1]] == r[1]], bound_row
 
 
 @dataclass
@@ -330,5 +375,5 @@ def build_stats(std: DramStandard, requests: Requests, done, accept, counts, st,
     return stats
 
 
-__all__ = ["AddressMap", "DramStats", "Requests", "address_map", "kernel_inputs", "simulate_trace", "transfer",
+__all__ = ["AddressMap", "DramStats", "Requests", "address_map", "compact_constraints", "kernel_inputs", "simulate_trace", "transfer",
            "COMMANDS"]
