@@ -248,6 +248,32 @@ def test_every_request_completes_with_duplicates_and_bursty_releases(name, polic
     assert stats.read_cmds + stats.reads_merged + stats.reads_forwarded == stats.n_reads
 
 
+@pytest.mark.parametrize("name", ["HBM2", "DDR4_3200", "LPDDR4"])
+def test_forwarded_and_merged_reads_are_exactly_those_a_pending_request_explains(name):
+    # Oracle from the outputs alone: a read accepted at cycle T is forwarded iff a write accepted before it
+    # (same address, not merged) had not issued its WR by T; else merged iff such a read had not issued
+    # its RD by T (RD cycle = data return - read delay). Guards the pending-address filter in the kernel.
+    std = get_standard(name)
+    rng = np.random.default_rng(11)
+    n = 4000
+    addr = rng.integers(0, 120, n) * std.org.access_bytes * 37 % std.org.capacity_bytes
+    req = Requests.from_arrays(addr, rng.random(n) < 0.3, np.sort(rng.integers(0, 8000, n)))
+    stats = simulate_trace(std, req, issue_width=2, flush_writes=True)
+    assert stats.writes_not_drained == 0
+    acc, done, w = stats.accept_cycle, stats.done_cycle, req.is_write
+    issued = np.where(w, done, done - std.read_latency_cycles)  # WR issue cycle / RD issue cycle
+    forwarded = merged = 0
+    for i in np.flatnonzero(~w):
+        t = acc[i]
+        earlier = (req.addr[:i] == req.addr[i]) & (acc[:i] <= t) & (issued[:i] > t)
+        if (earlier & w[:i] & (done[:i] >= 0)).any():
+            forwarded += 1
+        elif (earlier & ~w[:i] & (done[:i] > acc[:i] + 2)).any():
+            merged += 1
+    assert (forwarded, merged) == (stats.reads_forwarded, stats.reads_merged)
+    assert forwarded > 50 and merged > 20
+
+
 @pytest.mark.parametrize("name", preset_names())
 @pytest.mark.parametrize("policy", ["open", "closed"])
 def test_compacted_constraint_table_issues_the_same_commands_as_the_full_one(name, policy):

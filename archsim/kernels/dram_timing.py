@@ -57,6 +57,13 @@ N_STATS = 11
 # many cycles is stuck (a model bug); it stops and reports S_STALLED instead of looping forever.
 STALL_CYCLES = 1 << 22
 
+# Pending-address filter: queued reads (read queue + RD/RDA commands) and writes (write buffer + WR/WRA
+# commands) are counted per channel by a hash of their address; a zero count proves no queued request has
+# that address, so the same-address scans are skipped. (An equal count only sends the lookup to the scan.)
+ADDR_HASH_BITS = 12
+ADDR_HASH_MUL = 0x9E3779B97F4A7C15  # Fibonacci hashing
+PEND_RD, PEND_WR = 0, 1
+
 # Per-bank statistics.
 B_ACT, B_RD, B_WR, B_OPEN_CYCLES = 0, 1, 2, 3
 
@@ -145,6 +152,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     row_hits = np.zeros((nch, nb, NCMD), np.int64)  # queued commands of each type that hit the open row
     cq_len = np.zeros((nch, nb), np.int64)
     cq_total = np.zeros(nch, np.int64)
+    pending = np.zeros((nch, 1 << ADDR_HASH_BITS, 2), np.int32)  # [channel, address hash, PEND_*]
+    hash_mul = np.uint64(ADDR_HASH_MUL)
+    hash_shift = np.uint64(64 - ADDR_HASH_BITS)
     open_row = np.full((nch, nb), -1, np.int64)
     hit_cnt = np.zeros((nch, nb), np.int64)
     act_conflict = np.zeros((nch, nb), np.bool_)
@@ -181,11 +191,14 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     ref_rank = np.full(nch, -1, np.int64)
     next_rank = np.zeros(nch, np.int64)
 
+    next_ref = ref_interval if ref_interval > 0 else never  # the next cycle a rank becomes due
     nxt = 0
     t = 0
     while True:
         # ---------------- controllers ----------------
-        ref_due = ref_interval > 0 and t > 0 and t % ref_interval == 0
+        ref_due = t == next_ref  # (t never passes next_ref unvisited: the idle skip stops there)
+        if ref_due:
+            next_ref += ref_interval
         for ch in range(nch):
             # a channel with nothing due this cycle (no refresh, no command can be ready, no transaction
             # to move and no write drain to start) is skipped: its body would change nothing
@@ -398,6 +411,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         stats[ch, base + 2] += 1
                     else:
                         stats[ch, base + 1] += 1
+                    pending[ch, np.int64((np.uint64(addr[req]) * hash_mul) >> hash_shift), 0 if is_rd else 1] -= 1
                     if is_rd:
                         bank_stats[ch, b, B_RD] += 1
                         when = t + read_delay
@@ -516,11 +530,12 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     if use_w:
                         # a pending read of the same address must go first
                         blocked = False
-                        for j in range(rq_len[ch]):
+                        h = np.int64((np.uint64(addr[req]) * hash_mul) >> hash_shift)
+                        for j in range(rq_len[ch] if pending[ch, h, PEND_RD] > 0 else 0):
                             if addr[rq[ch, j]] == addr[req]:
                                 blocked = True
                                 break
-                        if not blocked:
+                        if not blocked and pending[ch, h, PEND_RD] > 0:
                             for j in range(cq_len[ch, b]):
                                 tj = cq_type[ch, b, j]
                                 if (tj == RD or tj == RDA) and addr[cq[ch, b, j]] == addr[req]:
@@ -602,13 +617,14 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
             next_visit[ch] = t + 1
             b = req_bank[nxt]
             a = addr[nxt]
+            h = np.int64((np.uint64(a) * hash_mul) >> hash_shift)
             # pending write to the same address (write buffer or command queue)?
             pend_w = False
-            for j in range(wq_len[ch]):
+            for j in range(wq_len[ch] if pending[ch, h, PEND_WR] > 0 else 0):
                 if addr[wq[ch, j]] == a:
                     pend_w = True
                     break
-            if not pend_w:
+            if not pend_w and pending[ch, h, PEND_WR] > 0:
                 for j in range(cq_len[ch, b]):
                     tj = cq_type[ch, b, j]
                     if (tj == WR or tj == WRA) and addr[cq[ch, b, j]] == a:
@@ -620,16 +636,17 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                 else:
                     wq[ch, wq_len[ch]] = nxt
                     wq_len[ch] += 1
+                    pending[ch, h, PEND_WR] += 1
             elif pend_w:
                 done[nxt] = t + 2  # served from the write buffer the cycle after it is added
                 stats[ch, S_READ_FORWARDED] += 1
             else:
                 leader = -1
-                for j in range(rq_len[ch]):
+                for j in range(rq_len[ch] if pending[ch, h, PEND_RD] > 0 else 0):
                     if addr[rq[ch, j]] == a:
                         leader = rq[ch, j]
                         break
-                if leader < 0:
+                if leader < 0 and pending[ch, h, PEND_RD] > 0:
                     for j in range(cq_len[ch, b]):
                         tj = cq_type[ch, b, j]
                         if (tj == RD or tj == RDA) and addr[cq[ch, b, j]] == a:
@@ -642,6 +659,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                 else:
                     rq[ch, rq_len[ch]] = nxt
                     rq_len[ch] += 1
+                    pending[ch, h, PEND_RD] += 1
             nxt += 1
             if flush and nxt == n:
                 for c in range(nch):
@@ -660,10 +678,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
             if nxt >= n:
                 break
             target = release[nxt]
-            if ref_interval > 0:
-                nr = (t // ref_interval + 1) * ref_interval
-                if nr < target:
-                    target = nr
+            if next_ref < target:
+                target = next_ref
             if target > t + 1:
                 t = target
                 continue
