@@ -9,7 +9,8 @@ archsim time: ``simulate_trace`` on in-memory requests, best of ``--repeat`` run
 (Numba compilation excluded; it is cached on disk after the first run anyway). DRAMsim3 time: its
 stock ``dramsim3main CONFIG -c CYCLES -t TRACE`` run for exactly the cycles the trace needs (the
 model is cycle-exact against it, so that is the same simulated work), best of ``--repeat``; it
-includes process start-up and DRAMsim3's stats output (a few ms).
+includes process start-up and DRAMsim3's stats output (a few ms). The two alternate run by run
+(archsim, DRAMsim3, archsim, ...), so a slow spell of a shared machine slows both, not one.
 """
 from __future__ import annotations
 
@@ -40,15 +41,17 @@ def _write_dramsim3_trace(req, path: Path) -> None:
         f.write("0x0 READ 999999999999")
 
 
-def _time_dramsim3(binary: str, ini: Path, trace: Path, cycles: int, repeat: int) -> float:
-    best = float("inf")
-    with tempfile.TemporaryDirectory() as out:
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            subprocess.run([binary, str(ini), "-c", str(cycles), "-t", str(trace), "-o", out],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            best = min(best, time.perf_counter() - t0)
-    return best
+def _time_dramsim3_once(binary: str, ini: Path, trace: Path, cycles: int, out_dir: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([binary, str(ini), "-c", str(cycles), "-t", str(trace), "-o", out_dir],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _time_archsim_once(std, req, width: int) -> float:
+    t0 = time.perf_counter()
+    simulate_trace(std, req, issue_width=width)
+    return time.perf_counter() - t0
 
 
 def main(argv=None) -> int:
@@ -65,17 +68,18 @@ def main(argv=None) -> int:
         std = standard_for_case(case)
         req = requests_for_case(case)
         stats = simulate_trace(std, req, issue_width=a.width)  # warm-up (and compile on first use)
-        best = float("inf")
-        for _ in range(a.repeat):
-            t0 = time.perf_counter()
-            simulate_trace(std, req, issue_width=a.width)
-            best = min(best, time.perf_counter() - t0)
-        line = (f"{case.name:22s} {case.n:9d} {stats.total_cycles:9d} {best:10.4f} {case.n / best:14,.0f}")
-        if a.dramsim3 and a.width == 1 and not case.row_policy and case.standard in DRAMSIM3_INI:
+        peer = a.dramsim3 and a.width == 1 and not case.row_policy and case.standard in DRAMSIM3_INI
+        if peer:
             trace = Path(tmp.name) / f"{case.name}.trace"
             _write_dramsim3_trace(req, trace)
             ini = Path(a.dramsim3_configs) / DRAMSIM3_INI[case.standard]
-            d = _time_dramsim3(a.dramsim3, ini, trace, stats.total_cycles, a.repeat)
+        best, d = float("inf"), float("inf")
+        for _ in range(a.repeat):
+            best = min(best, _time_archsim_once(std, req, a.width))
+            if peer:
+                d = min(d, _time_dramsim3_once(a.dramsim3, ini, trace, stats.total_cycles, tmp.name))
+        line = (f"{case.name:22s} {case.n:9d} {stats.total_cycles:9d} {best:10.4f} {case.n / best:14,.0f}")
+        if peer:
             line += f" {d:11.4f} {case.n / d:15,.0f} {d / best:8.1f}x"
         print(line, flush=True)
     print(f"\n(host: {os.cpu_count()} CPUs; wall-clock times, best of {a.repeat})")
