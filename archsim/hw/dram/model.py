@@ -163,9 +163,14 @@ def compact_constraints(rows: list[tuple[int, int, int, int]], has_act_window: b
         if level == rank and (prev, nxt, others, cycles) in rows:
             rows -= {(prev, nxt, rank, cycles), (prev, nxt, others, cycles)}
             rows.add((prev, nxt, channel, cycles))
-    rows = {a for a in rows
-            if not any(b != a and b[:2] == a[:2] and a[2] in _LEVEL_CONTAINS[b[2]] and b[3] >= a[3] for b in rows)}
-    signature = {c: frozenset((r[0], r[2], r[3]) for r in rows if r[1] == c) for c in range(K.NCMD)}
+    by_pair: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+    for r in rows:
+        by_pair.setdefault(r[:2], []).append(r)
+    rows = {a for group in by_pair.values() for a in group
+            if not any(b != a and a[2] in _LEVEL_CONTAINS[b[2]] and b[3] >= a[3] for b in group)}
+    signature: dict[int, set] = {c: set() for c in range(K.NCMD)}
+    for r in rows:
+        signature[r[1]].add((r[0], r[2], r[3]))
     bound_row = []
     for c in range(K.NCMD):
         shared = [d for d in range(c) if signature[d] == signature[c]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -233,17 +234,28 @@ class UndefinedTiming(KeyError):
     """An expression names a timing parameter the standard does not define."""
 
 
-def eval_timing_expr(expr: str, env: Mapping[str, int]) -> int:
-    """Evaluate an integer timing expression (names, + - * //, max, min) against ``env``."""
+@functools.lru_cache(maxsize=None)
+def _compile_timing_expr(expr: str):
+    """The checked, compiled form of a timing expression and the timing names it uses (in order)."""
     tree = ast.parse(expr, mode="eval")
+    names = []
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ValueError(f"timing expression {expr!r}: {type(node).__name__} not allowed")
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in ("max", "min")):
             raise ValueError(f"timing expression {expr!r}: only max() and min() may be called")
-        if isinstance(node, ast.Name) and node.id not in ("max", "min") and node.id not in env:
-            raise UndefinedTiming(node.id)
-    return int(eval(compile(tree, "<timing>", "eval"), {"__builtins__": {}, "max": max, "min": min}, dict(env)))
+        if isinstance(node, ast.Name) and node.id not in ("max", "min"):
+            names.append(node.id)
+    return compile(tree, "<timing>", "eval"), tuple(names)
+
+
+def eval_timing_expr(expr: str, env: Mapping[str, int]) -> int:
+    """Evaluate an integer timing expression (names, + - * //, max, min) against ``env``."""
+    code, names = _compile_timing_expr(expr)
+    for name in names:
+        if name not in env:
+            raise UndefinedTiming(name)
+    return int(eval(code, {"__builtins__": {}, "max": max, "min": min}, dict(env)))
 
 
 def timing_env(std: DramStandard) -> dict[str, int]:
