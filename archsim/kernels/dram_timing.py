@@ -378,9 +378,10 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         bank_wake[ch, q] = bound
                         if bound < best:
                             best = bound
-                    if cmd < 0 and slot == 0:
-                        # nothing ready: no queued command can be ready before the earliest bank bound
-                        # unless a command issues (wake = 0) or is enqueued (lowers it)
+                    if cmd < 0:
+                        # nothing ready (slot 1: after this cycle's first command): no queued command can be
+                        # ready before the earliest bank bound unless a command issues (wake = 0) or is
+                        # enqueued (lowers it)
                         wake[ch] = best if best > t else t + 1
                 if cmd < 0:
                     break
