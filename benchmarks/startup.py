@@ -7,13 +7,14 @@ Each command runs in a fresh interpreter (``sys.executable -m archsim.cli``, so 
 is timed), best of ``--repeat``, with the Numba cache warm (one untimed run first):
 
 * ``archsim --help``;
-* ``archsim dram`` on a 1-request trace (imports numpy and Numba, loads the DRAM kernel from the cache);
+* ``archsim dram`` on a 1-request trace (imports numpy and the ahead-of-time-built DRAM kernels; no Numba);
 * ``archsim scalesim`` on ResNet-18, 32x32 input-stationary (the SCALE-Sim fixture config and topology).
 
 Then, per command, the top entries of its ``python -X importtime`` tree (cumulative µs), and for the two
 simulating commands the in-process split of the rest: Numba's target initialisation (its lowering
-registries, which import scipy.linalg when scipy is installed) and loading the compiled kernels from the
-cache, so the two can be told apart. ``--cold`` also times one run with an empty Numba cache (compilation).
+registries, which import scipy.linalg when scipy is installed; ``scalesim`` only, ``dram`` needs no Numba)
+and loading the compiled kernels, so the two can be told apart. ``--cold`` also times one run with empty
+Numba and archsim kernel caches (compilation).
 """
 from __future__ import annotations
 
@@ -40,8 +41,7 @@ args = build_parser().parse_args(sys.argv[1:])
 import importlib; importlib.import_module(args.func.__module__)
 {imports}
 t1 = time.perf_counter()
-from numba.core.registry import cpu_target
-cpu_target.target_context.refresh()
+{numba_target}
 t2 = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     args.func(args)
@@ -50,6 +50,8 @@ print(t1 - t0, t2 - t1, t3 - t2)
 """
 IMPORTS = {"dram": "import archsim.hw.dram.model, archsim.hw.dram.traces, archsim.hw.dram.config",
            "scalesim": "import archsim.scalesim.run"}
+NUMBA_TARGET = {"dram": "pass  # the DRAM kernels are built ahead of time: no Numba",
+                "scalesim": "from numba.core.registry import cpu_target\ncpu_target.target_context.refresh()"}
 
 
 def run_s(argv: list[str], env: dict, repeat: int) -> float:
@@ -101,12 +103,12 @@ def main(argv=None) -> int:
         print(f"{label:<44}{run_s(argv_, env, a.repeat):>9.3f}", flush=True)
     if a.cold:
         with tempfile.TemporaryDirectory(prefix="archsim_numba_cold_") as cache:
-            cold_env = dict(env, NUMBA_CACHE_DIR=cache)
+            cold_env = dict(env, NUMBA_CACHE_DIR=cache, ARCHSIM_CACHE_DIR=cache)
             for label, argv_ in list(commands.items())[1:]:
                 print(f"{label + ' (cold cache: compiles)':<60}{run_s(argv_, cold_env, 1):>9.3f}", flush=True)
     print("\nin-process split (best of the repeats): import the command, Numba target init, run (cache load + sim)")
     for label, argv_ in list(commands.items())[1:]:
-        code = SPLIT.format(imports=IMPORTS[argv_[0]])
+        code = SPLIT.format(imports=IMPORTS[argv_[0]], numba_target=NUMBA_TARGET[argv_[0]])
         best = None
         for _ in range(a.repeat):
             out = subprocess.run([sys.executable, "-c", code, *argv_], env=env, capture_output=True, text=True,

@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -142,6 +143,35 @@ def test_dramsim3_trace_reader_drops_the_sentinel(tmp_path):
     p = _write(tmp_path, "0x40 READ 0\n0x80 WRITE 3\n0x0 READ 999999999999", "t.trace")
     r = read_dramsim3_trace(p)
     assert r.addr.tolist() == [64, 128] and r.is_write.tolist() == [False, True] and r.cycle.tolist() == [0, 3]
+
+
+@pytest.mark.parametrize("text", [
+    "0x40 READ 0\n0x80 WRITE 3\n",
+    "0x40\tread 0\r\n\n   \n0xAbC0  P_MEM_WR   7  \n0x100 BOFF 9\n0x140 write 11",       # tabs, CR, blanks
+    "0x40 READ 0\n# a comment\n40 WRITE 3\n",                                             # the line-by-line path
+    "0x7fffffffffffff00 READ 5\n0x40 WRITE 999999999999\n0x80 READX 12\n",
+    "",
+])
+def test_compiled_trace_parser_reads_what_the_line_reader_reads(tmp_path, text):
+    from archsim.hw.dram.traces import _read_dramsim3_lines
+
+    p = _write(tmp_path, text, "t.trace")
+    fast, slow = read_dramsim3_trace(p), _read_dramsim3_lines(p)
+    for got, want in ((fast.addr, slow.addr), (fast.is_write, slow.is_write), (fast.cycle, slow.cycle)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_compiled_trace_parser_flags_the_first_non_canonical_line():
+    from archsim.hw.dram.traces import SENTINEL_CYCLE
+    from archsim.kernels.dram_native import dram_kernels
+
+    parse = dram_kernels().parse_dramsim3_text
+    for text, bad in [(b"0x40 READ 0\n0x80 WRITE\n", 2), (b"0x40 READ 0\n\n64 READ 1\n", 3),
+                      (b"0x40 READ 0 extra\n", 1), (b"0x READ 0\n", 1), (b"0x40 READ -1\n", 1),
+                      (b"0x40 READ 1\n0x1" + b"0" * 16 + b" READ 2\n", 2)]:
+        assert parse(np.frombuffer(text, np.uint8), SENTINEL_CYCLE)[3:] == (0, bad), text
+    addr, is_write, cycle, n, bad = parse(np.frombuffer(b"0x40 WRITE 5\n0x80 READ 6", np.uint8), SENTINEL_CYCLE)
+    assert (n, bad) == (2, 0) and addr[:n].tolist() == [64, 128] and is_write[:n].tolist() == [True, False]
 
 
 def test_csv_trace_reader_accepts_hex_and_words(tmp_path):

@@ -51,3 +51,17 @@ def test_lazy_package_names_still_resolve():
     assert callable(archsim.load_arch) and callable(simulate_trace) and callable(serve) and callable(load_workload)
     assert "partition" in MAPPERS and Schedule.__name__ == "Schedule"
     assert registry.lookup("memory", "dram").params is DramParams
+
+
+def test_dram_command_runs_its_compiled_kernels_without_numba(tmp_path):
+    # the DRAM kernels are compiled ahead of time (archsim.kernels.dram_native): a run imports no Numba
+    from archsim.kernels.dram_native import dram_kernels
+
+    if not dram_kernels().ahead_of_time:
+        pytest.skip("no ahead-of-time build on this machine (it fell back to the JIT)")
+    trace = tmp_path / "t.trace"
+    trace.write_text("0x40 READ 0\n0x80 WRITE 3\n0x1000 READ 4\n")
+    snippet = ("from archsim.cli import main\nimport contextlib, io\n"
+               "with contextlib.redirect_stdout(io.StringIO()):\n"
+               f"    assert main(['dram', '--standard', 'HBM2', '--trace', {str(trace)!r}]) in (0, None)")
+    assert heavy_modules_after(snippet) == ["numpy"]

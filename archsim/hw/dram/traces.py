@@ -27,8 +27,26 @@ def _parse_int(text: str) -> int:
 
 
 def read_dramsim3_trace(path: str | Path) -> Requests:
-    """Read a DRAMsim3-format trace; errors name the file and line."""
+    """Read a DRAMsim3-format trace; errors name the file and line.
+
+    A file in the canonical form (``0x<hex> <word> <cycle>`` lines) is parsed by a compiled kernel; any other
+    (comments, addresses without ``0x``, a malformed line) is read line by line here, with the same result.
+    """
+    from archsim.kernels.dram_native import dram_kernels
+
     path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WorkloadError(f"{path}: cannot read trace: {exc.strerror}") from None
+    addr, is_write, cycle, n, bad_line = dram_kernels().parse_dramsim3_text(np.frombuffer(data, np.uint8),
+                                                                            SENTINEL_CYCLE)
+    if bad_line == 0:
+        return Requests.from_arrays(addr[:n], is_write[:n], cycle[:n])
+    return _read_dramsim3_lines(path)
+
+
+def _read_dramsim3_lines(path: Path) -> Requests:
     addrs: list[int] = []
     writes: list[bool] = []
     cycles: list[int] = []
