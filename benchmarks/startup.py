@@ -4,17 +4,16 @@
     python benchmarks/startup.py [--repeat 5] [--top 12]
 
 Each command runs in a fresh interpreter (``sys.executable -m archsim.cli``, so no pyenv/console-script shim
-is timed), best of ``--repeat``, with the Numba cache warm (one untimed run first):
+is timed), best of ``--repeat``, with the kernel caches warm (one untimed run first):
 
 * ``archsim --help``;
-* ``archsim dram`` on a 1-request trace (imports numpy and the ahead-of-time-built DRAM kernels; no Numba);
+* ``archsim dram`` on a 1-request trace (imports numpy and the ahead-of-time-built kernels; no Numba);
 * ``archsim scalesim`` on ResNet-18, 32x32 input-stationary (the SCALE-Sim fixture config and topology).
 
 Then, per command, the top entries of its ``python -X importtime`` tree (cumulative µs), and for the two
-simulating commands the in-process split of the rest: Numba's target initialisation (its lowering
-registries, which import scipy.linalg when scipy is installed; ``scalesim`` only, ``dram`` needs no Numba)
-and loading the compiled kernels, so the two can be told apart. ``--cold`` also times one run with empty
-Numba and archsim kernel caches (compilation).
+simulating commands the in-process split: importing the command, then running it (loading its kernels --
+built ahead of time by ``archsim.kernels.native``, so no Numba import or target set-up -- and simulating).
+``--cold`` also times one run with empty Numba and archsim kernel caches (compilation).
 """
 from __future__ import annotations
 
@@ -31,8 +30,8 @@ FIXTURES = REPO / "tests" / "fixtures" / "scalesim"
 SCALESIM_ARGS = ["-c", str(FIXTURES / "cfgs" / "is_32x32.cfg"), "-t", str(FIXTURES / "topologies" / "resnet18.csv"),
                  "--no-progress"]
 
-# in a fresh interpreter: import the command's module, initialise Numba's target, then run the command; print
-# the three times (the run's own time includes loading its kernels from the cache and simulating)
+# in a fresh interpreter: import the command's module, then run the command; print the two times (the run's
+# own time includes loading its kernels and simulating)
 SPLIT = r"""
 import sys, time, contextlib, io
 t0 = time.perf_counter()
@@ -41,17 +40,13 @@ args = build_parser().parse_args(sys.argv[1:])
 import importlib; importlib.import_module(args.func.__module__)
 {imports}
 t1 = time.perf_counter()
-{numba_target}
-t2 = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     args.func(args)
-t3 = time.perf_counter()
-print(t1 - t0, t2 - t1, t3 - t2)
+t2 = time.perf_counter()
+print(t1 - t0, t2 - t1)
 """
 IMPORTS = {"dram": "import archsim.hw.dram.model, archsim.hw.dram.traces, archsim.hw.dram.config",
            "scalesim": "import archsim.scalesim.run"}
-NUMBA_TARGET = {"dram": "pass  # the DRAM kernels are built ahead of time: no Numba",
-                "scalesim": "from numba.core.registry import cpu_target\ncpu_target.target_context.refresh()"}
 
 
 def run_s(argv: list[str], env: dict, repeat: int) -> float:
@@ -82,7 +77,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--top", type=int, default=12, help="import-tree entries shown per command")
-    ap.add_argument("--cold", action="store_true", help="also time one run with an empty Numba cache")
+    ap.add_argument("--cold", action="store_true", help="also time one run with empty kernel caches")
     a = ap.parse_args(argv)
     tmp = tempfile.TemporaryDirectory(prefix="archsim_startup_")
     one = Path(tmp.name) / "one.trace"
@@ -93,11 +88,11 @@ def main(argv=None) -> int:
         "archsim dram (1 request)": ["dram", "--trace", str(one)],
         "archsim scalesim ResNet-18 IS 32x32": ["scalesim", *SCALESIM_ARGS, "--out", str(Path(tmp.name) / "ss")],
     }
-    for argv_ in commands.values():  # warm the Numba cache (and the OS file cache)
+    for argv_ in commands.values():  # warm the kernel caches (and the OS file cache)
         subprocess.run([sys.executable, "-m", "archsim.cli", *argv_], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
     t_py = min(_time([sys.executable, "-c", "pass"], env) for _ in range(a.repeat))
-    print(f"{'command (whole process, warm Numba cache)':<44}{'best s':>9}")
+    print(f"{'command (whole process, warm kernel caches)':<44}{'best s':>9}")
     print(f"{'python -c pass (interpreter alone)':<44}{t_py:>9.3f}")
     for label, argv_ in commands.items():
         print(f"{label:<44}{run_s(argv_, env, a.repeat):>9.3f}", flush=True)
@@ -106,16 +101,16 @@ def main(argv=None) -> int:
             cold_env = dict(env, NUMBA_CACHE_DIR=cache, ARCHSIM_CACHE_DIR=cache)
             for label, argv_ in list(commands.items())[1:]:
                 print(f"{label + ' (cold cache: compiles)':<60}{run_s(argv_, cold_env, 1):>9.3f}", flush=True)
-    print("\nin-process split (best of the repeats): import the command, Numba target init, run (cache load + sim)")
+    print("\nin-process split (best of the repeats): import the command, run (kernel load + simulation)")
     for label, argv_ in list(commands.items())[1:]:
-        code = SPLIT.format(imports=IMPORTS[argv_[0]], numba_target=NUMBA_TARGET[argv_[0]])
+        code = SPLIT.format(imports=IMPORTS[argv_[0]])
         best = None
         for _ in range(a.repeat):
             out = subprocess.run([sys.executable, "-c", code, *argv_], env=env, capture_output=True, text=True,
                                  check=True).stdout.split()
-            times = tuple(float(x) for x in out[-3:])
+            times = tuple(float(x) for x in out[-2:])
             best = times if best is None or sum(times) < sum(best) else best
-        print(f"  {label:<40} imports {best[0]:.3f} s   numba target {best[1]:.3f} s   run {best[2]:.3f} s")
+        print(f"  {label:<40} imports {best[0]:.3f} s   run {best[1]:.3f} s")
     for label, argv_ in commands.items():
         print(f"\nimport tree of `{label}` (top {a.top} by cumulative µs):")
         for cum, self_us, name in import_tree(argv_, env, a.top):

@@ -282,7 +282,7 @@ def test_compacted_constraint_table_issues_the_same_commands_as_the_full_one(nam
     from archsim.hw.dram.model import kernel_inputs
     from archsim.hw.dram.standards import CMD_INDEX, LEVEL_INDEX, constraint_table
     from archsim.kernels import dram_codes as K
-    from archsim.kernels.dram_native import dram_kernels
+    from archsim.kernels.native import kernels
 
     std = _with(get_standard(name), row_policy=policy)
     req = _pattern(std, "rand_rw50", 3000, seed=7)
@@ -298,7 +298,7 @@ def test_compacted_constraint_table_issues_the_same_commands_as_the_full_one(nam
     o = std.org
     bank = (f["ra"] * o.bankgroups + f["bg"]) * o.banks_per_group + f["ba"]
     args = (req.cycle, req.is_write, req.addr, f["ch"], np.ascontiguousarray(bank), f["ro"], f["co"])
-    compact = dram_kernels().simulate_requests(*args, p, cons, win)
-    reference = dram_kernels().simulate_requests(*args, p_full, full, win)
+    compact = kernels("dram").simulate_requests(*args, p, cons, win)
+    reference = kernels("dram").simulate_requests(*args, p_full, full, win)
     for got, want in zip(compact, reference):
         np.testing.assert_array_equal(got, want)

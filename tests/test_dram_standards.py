@@ -163,9 +163,9 @@ def test_compiled_trace_parser_reads_what_the_line_reader_reads(tmp_path, text):
 
 def test_compiled_trace_parser_flags_the_first_non_canonical_line():
     from archsim.hw.dram.traces import SENTINEL_CYCLE
-    from archsim.kernels.dram_native import dram_kernels
+    from archsim.kernels.native import kernels
 
-    parse = dram_kernels().parse_dramsim3_text
+    parse = kernels("dram").parse_dramsim3_text
     for text, bad in [(b"0x40 READ 0\n0x80 WRITE\n", 2), (b"0x40 READ 0\n\n64 READ 1\n", 3),
                       (b"0x40 READ 0 extra\n", 1), (b"0x READ 0\n", 1), (b"0x40 READ -1\n", 1),
                       (b"0x40 READ 1\n0x1" + b"0" * 16 + b" READ 2\n", 2)]:

@@ -53,15 +53,24 @@ def test_lazy_package_names_still_resolve():
     assert registry.lookup("memory", "dram").params is DramParams
 
 
-def test_dram_command_runs_its_compiled_kernels_without_numba(tmp_path):
-    # the DRAM kernels are compiled ahead of time (archsim.kernels.dram_native): a run imports no Numba
-    from archsim.kernels.dram_native import dram_kernels
+@pytest.mark.parametrize("command", ["dram", "scalesim"])
+def test_simulating_commands_run_their_compiled_kernels_without_numba(tmp_path, command):
+    # the DRAM and SCALE-Sim kernels are compiled ahead of time (archsim.kernels.native): a run imports no Numba
+    from archsim.kernels.native import kernels
 
-    if not dram_kernels().ahead_of_time:
+    if not kernels(command).ahead_of_time:
         pytest.skip("no ahead-of-time build on this machine (it fell back to the JIT)")
-    trace = tmp_path / "t.trace"
-    trace.write_text("0x40 READ 0\n0x80 WRITE 3\n0x1000 READ 4\n")
+    if command == "dram":
+        trace = tmp_path / "t.trace"
+        trace.write_text("0x40 READ 0\n0x80 WRITE 3\n0x1000 READ 4\n")
+        argv = ["dram", "--standard", "HBM2", "--trace", str(trace)]
+    else:
+        fixtures = REPO / "tests" / "fixtures" / "scalesim"
+        topo = tmp_path / "one.csv"
+        topo.write_text("\n".join((fixtures / "topologies" / "resnet18.csv").read_text().splitlines()[:2]) + "\n")
+        argv = ["scalesim", "-c", str(fixtures / "cfgs" / "is_32x32.cfg"), "-t", str(topo), "--no-progress",
+                "--out", str(tmp_path / "out")]
     snippet = ("from archsim.cli import main\nimport contextlib, io\n"
                "with contextlib.redirect_stdout(io.StringIO()):\n"
-               f"    assert main(['dram', '--standard', 'HBM2', '--trace', {str(trace)!r}]) in (0, None)")
+               f"    assert main({argv!r}) in (0, None)")
     assert heavy_modules_after(snippet) == ["numpy"]

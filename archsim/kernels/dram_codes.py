@@ -1,7 +1,7 @@
 """The DRAM timing kernel's codes and array layouts, importable without Numba.
 
 ``archsim.kernels.dram_timing`` (the kernel) and ``archsim.hw.dram.model`` (its caller) both read them; the
-kernel runs ahead-of-time compiled (``archsim.kernels.dram_native``), so the caller need not import Numba.
+kernel runs ahead-of-time compiled (``archsim.kernels.native``), so the caller need not import Numba.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parser of DRAMsim3-format trace text (Numba; compiled by ``archsim.kernels.dram_native``): bytes in,
+"""Parser of DRAMsim3-format trace text (Numba; compiled by ``archsim.kernels.native``): bytes in,
 request arrays out.
 
 It reads the canonical form only -- per line ``0x<hex address> <word> <decimal cycle>``, blanks and tabs

@@ -41,32 +41,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-OS, WS, IS = 0, 1, 2
-DATAFLOW_CODES = {"os": OS, "ws": WS, "is": IS}
-
-# Indices of the result vector of ``simulate_memory``.
-(RES_TOTAL_CYCLES, RES_STALL_CYCLES, RES_ROWS,
- RES_SRAM_IF_START, RES_SRAM_IF_STOP, RES_SRAM_FL_START, RES_SRAM_FL_STOP,
- RES_SRAM_OF_START, RES_SRAM_OF_STOP,
- RES_DRAM_IF_START, RES_DRAM_IF_STOP, RES_DRAM_IF_COUNT,
- RES_DRAM_FL_START, RES_DRAM_FL_STOP, RES_DRAM_FL_COUNT,
- RES_DRAM_OF_START, RES_DRAM_OF_STOP, RES_DRAM_OF_COUNT,
- RES_ERROR) = range(19)
-N_RES = 19
-
-# Error codes in RES_ERROR: situations where SCALE-Sim itself would crash or loop forever.
-ERR_NONE = 0
-ERR_ZERO_PREFETCH_WINDOW = 1   # CALC: two window slides in one cycle -> ZeroDivisionError upstream
-ERR_NO_REQUESTS = 2            # an operand is never read -> empty DRAM trace (IndexError upstream)
-ERR_ADDR_NOT_PREFETCHED = 3    # USER: demanded word absent from the prefetch matrix (endless loop)
-ERR_NO_OFMAP = 4               # no OFMAP word written -> no DRAM trace (AssertionError upstream)
+from archsim.kernels.scalesim_codes import (  # noqa: F401  (re-exported)
+    RES_TOTAL_CYCLES, RES_STALL_CYCLES, RES_ROWS, RES_SRAM_IF_START, RES_SRAM_IF_STOP, RES_SRAM_FL_START,
+    RES_SRAM_FL_STOP, RES_SRAM_OF_START, RES_SRAM_OF_STOP, RES_DRAM_IF_START, RES_DRAM_IF_STOP,
+    RES_DRAM_IF_COUNT, RES_DRAM_FL_START, RES_DRAM_FL_STOP, RES_DRAM_FL_COUNT, RES_DRAM_OF_START,
+    RES_DRAM_OF_STOP, RES_DRAM_OF_COUNT, RES_ERROR, N_RES, ERR_NONE, ERR_ZERO_PREFETCH_WINDOW,
+    ERR_NO_REQUESTS, ERR_ADDR_NOT_PREFETCHED, ERR_NO_OFMAP, NO_CYCLE,
+)
+from archsim.kernels.systolic_codes import DATAFLOW_CODES, IS, OS, WS  # noqa: F401
 
 # SCALE-Sim constants (single_layer_sim / read_buffer_estimate_bw)
 _CALC_SETS_PER_HALF = 50       # int(active_buf_frac * 100), active_buf_frac = 0.5
 _CALC_DEFAULT_BW = 10          # words/cycle of the first CALC-mode fill
 _DRAM_READ_LATENCY = 1         # read_port.latency
-
-NO_CYCLE = np.iinfo(np.int64).min
 
 
 @njit(cache=True)

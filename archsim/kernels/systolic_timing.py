@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-OS, WS, IS = 0, 1, 2
-DATAFLOW_CODES = {"os": OS, "ws": WS, "is": IS}
+from archsim.kernels.systolic_codes import DATAFLOW_CODES, IS, OS, WS  # noqa: F401  (re-exported)
 
 # Indices of the per-GEMM statistics vector returned by ``gemm_pipeline``.
 (TOTAL_CYCLES, COMPUTE_CYCLES, STALL_CYCLES, FOLDS,

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archsim.errors import ConfigError
-from archsim.kernels import scalesim_memory as K
-from archsim.kernels.scalesim_compute import scalesim_compute_figures
-from archsim.kernels.systolic_timing import DATAFLOW_CODES
+from archsim.kernels import scalesim_codes as K
+from archsim.kernels.native import kernels
+from archsim.kernels.systolic_codes import DATAFLOW_CODES
 from archsim.scalesim.config import ScaleSimConfig
 from archsim.scalesim.topology import ScaleSimLayer
 
@@ -77,7 +77,8 @@ class LayerMemoryReport:
 def sram_access_counts(layer: ScaleSimLayer, cfg: ScaleSimConfig) -> tuple[int, int, int]:
     """SCALE-Sim's SRAM IFMAP reads, FILTER reads and OFMAP writes (systolic_compute_* counters)."""
     m, n, k = layer.gemm_mnk
-    figures = scalesim_compute_figures(DATAFLOW_CODES[cfg.dataflow], cfg.array_rows, cfg.array_cols, m, n, k)
+    figures = kernels("scalesim").scalesim_compute_figures(DATAFLOW_CODES[cfg.dataflow], cfg.array_rows,
+                                                           cfg.array_cols, m, n, k)
     return int(figures[4]), int(figures[5]), int(figures[6])
 
 
@@ -94,7 +95,7 @@ def _check_supported(cfg: ScaleSimConfig) -> None:
             raise ConfigError(src, key, "not supported by archsim's SCALE-Sim memory model",
                               value=True, has_value=True, expected="False (default layout, dense, "
                               "fixed-latency DRAM)")
-    if cfg.dataflow not in K.DATAFLOW_CODES:
+    if cfg.dataflow not in DATAFLOW_CODES:
         raise ConfigError(src, "architecture_presets.Dataflow", "bad value", value=cfg.dataflow,
                           has_value=True, expected="one of os, ws, is")
     if cfg.use_user_bandwidth:
@@ -132,13 +133,13 @@ def simulate_layer_memory(layer: ScaleSimLayer, cfg: ScaleSimConfig) -> LayerMem
     if max(layer.ifmap_h * layer.ifmap_w * layer.channels, n * k) >= 2**31:
         raise ConfigError(cfg.source, f"layer {layer.name}", "operand too large for the SCALE-Sim "
                           "memory model (word indices are 32-bit)", expected="< 2**31 words")
-    df = K.DATAFLOW_CODES[cfg.dataflow]
+    df = DATAFLOW_CODES[cfg.dataflow]
     if cfg.use_user_bandwidth:
         if_bw, fl_bw, of_bw = (cfg.ifmap_sram_bank_bandwidth, cfg.filter_sram_bank_bandwidth,
                                cfg.bandwidths[0])
     else:
         if_bw, fl_bw, of_bw = 10, 10, cfg.array_cols
-    res = K.simulate_memory(df, cfg.array_rows, cfg.array_cols,
+    res = kernels("scalesim").simulate_memory(df, cfg.array_rows, cfg.array_cols,
                             layer.ifmap_h, layer.ifmap_w, layer.filter_h, layer.filter_w,
                             layer.channels, layer.num_filters, layer.stride,
                             bool(cfg.use_user_bandwidth),

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archsim.errors import ConfigError
-from archsim.kernels.scalesim_compute import scalesim_compute_figures
-from archsim.kernels.systolic_timing import DATAFLOW_CODES
+from archsim.kernels.native import kernels
+from archsim.kernels.systolic_codes import DATAFLOW_CODES
 from archsim.scalesim.config import ScaleSimConfig, read_scalesim_config
 from archsim.scalesim.memory import LayerMemoryReport, simulate_layer_memory
 from archsim.scalesim.reports import write_reports
@@ -32,7 +32,7 @@ def layer_report(layer: ScaleSimLayer, cfg: ScaleSimConfig) -> LayerReport:
     """SCALE-Sim's COMPUTE / BANDWIDTH / DETAILED_ACCESS rows for ``layer`` under ``cfg``."""
     m, n, k = layer.gemm_mnk
     rows, cols = cfg.array_rows, cfg.array_cols
-    calc_cycles, _, mapping_eff, compute_util, *_ = scalesim_compute_figures(
+    calc_cycles, _, mapping_eff, compute_util, *_ = kernels("scalesim").scalesim_compute_figures(
         DATAFLOW_CODES[cfg.dataflow], rows, cols, m, n, k)
     mem: LayerMemoryReport = simulate_layer_memory(layer, cfg)
     total = mem.total_cycles if cfg.use_user_bandwidth else int(calc_cycles)

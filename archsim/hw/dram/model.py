@@ -1,7 +1,7 @@
 """Cycle-level DRAM simulation from Python: address mapping, the kernel call and the statistics.
 
 ``simulate_trace(standard, requests)`` runs the Numba core in ``archsim.kernels.dram_timing`` (compiled
-ahead of time by ``archsim.kernels.dram_native``) and returns a ``DramStats`` record. Definitions follow
+ahead of time by ``archsim.kernels.native``) and returns a ``DramStats`` record. Definitions follow
 the shared DRAMsim3 reference (``reference/dram/README.md``):
 
 * ``total_cycles``: the smallest cycle count at which every read has returned, every write has
@@ -21,7 +21,7 @@ from archsim.hw.dram.standards import (
     CMD_INDEX, COMMANDS, LEVEL_INDEX, DramStandard, constraint_table, validate_controller,
 )
 from archsim.kernels import dram_codes as K
-from archsim.kernels.dram_native import dram_kernels
+from archsim.kernels.native import kernels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,7 +61,7 @@ class AddressMap:
     def decode(self, addr: np.ndarray) -> dict[str, np.ndarray]:
         """Decode: {'ch','ra','bg','ba','ro','co'} → int64 arrays (one pass of a Numba kernel)."""
         names = list(self.pos)
-        rows = dram_kernels().decode_addresses(np.ascontiguousarray(addr, dtype=np.int64), self.shift_bits,
+        rows = kernels("dram").decode_addresses(np.ascontiguousarray(addr, dtype=np.int64), self.shift_bits,
                                   np.array([self.pos[f] for f in names], np.int64),
                                   np.array([self.width[f] for f in names], np.int64))
         return dict(zip(names, rows))
@@ -302,7 +302,7 @@ def simulate_trace(standard: DramStandard, requests: Requests, issue_width: int 
     f = amap.decode(requests.addr)
     o = std.org
     bank = (f["ra"] * o.bankgroups + f["bg"]) * o.banks_per_group + f["ba"]
-    done, accept, counts, st, bank_stats, _end, log = dram_kernels().simulate_requests(
+    done, accept, counts, st, bank_stats, _end, log = kernels("dram").simulate_requests(
         requests.cycle, requests.is_write, requests.addr, np.ascontiguousarray(f["ch"]),
         np.ascontiguousarray(bank), np.ascontiguousarray(f["ro"]), np.ascontiguousarray(f["co"]), p, cons, win)
     stats = build_stats(std, requests, done, accept, counts, st, bank_stats)

@@ -32,14 +32,14 @@ def read_dramsim3_trace(path: str | Path) -> Requests:
     A file in the canonical form (``0x<hex> <word> <cycle>`` lines) is parsed by a compiled kernel; any other
     (comments, addresses without ``0x``, a malformed line) is read line by line here, with the same result.
     """
-    from archsim.kernels.dram_native import dram_kernels
+    from archsim.kernels.native import kernels
 
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise WorkloadError(f"{path}: cannot read trace: {exc.strerror}") from None
-    addr, is_write, cycle, n, bad_line = dram_kernels().parse_dramsim3_text(np.frombuffer(data, np.uint8),
+    addr, is_write, cycle, n, bad_line = kernels("dram").parse_dramsim3_text(np.frombuffer(data, np.uint8),
                                                                             SENTINEL_CYCLE)
     if bad_line == 0:
         return Requests.from_arrays(addr[:n], is_write[:n], cycle[:n])
