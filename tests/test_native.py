@@ -50,3 +50,20 @@ def test_jit_fallback_gives_the_same_results_and_says_why(monkeypatch):
         native.kernels.cache_clear()
     np.testing.assert_array_equal(jitted.done_cycle, built.done_cycle)
     assert jitted.to_dict() == built.to_dict()
+
+
+def test_a_new_build_prunes_day_old_builds_of_its_group_only(tmp_path):
+    import os
+    import time
+
+    keep = tmp_path / "archsim_dram_new.so"
+    files = {name: tmp_path / name for name in ("archsim_dram_old.so", "archsim_dram_recent.so",
+                                                "archsim_scalesim_old.so")}
+    for p in [keep, *files.values()]:
+        p.write_bytes(b"")
+    two_days_ago = time.time() - 2 * 86400
+    for name in ("archsim_dram_old.so", "archsim_scalesim_old.so"):
+        os.utime(files[name], (two_days_ago, two_days_ago))
+    native._prune("dram", keep)
+    assert keep.exists() and files["archsim_dram_recent.so"].exists() and files["archsim_scalesim_old.so"].exists()
+    assert not files["archsim_dram_old.so"].exists()

@@ -11,7 +11,8 @@ kernel source in ``archsim/kernels``, the Numba version and the Python ABI, so e
 Where the ahead-of-time compiler cannot run (no C compiler, or a Numba without ``pycc``), the same
 functions are JIT-compiled instead (``numba.njit``, cached), with a warning: same results, slower start.
 
-Cache directory: ``$ARCHSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/archsim``, else ``~/.cache/archsim``.
+Cache directory: ``$ARCHSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/archsim``, else ``~/.cache/archsim``. A new
+build deletes the group's builds of other sources that are more than a day old.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import os
 import sys
 import sysconfig
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -89,7 +91,19 @@ def _compile(group: str, name: str, out_dir: Path) -> Path:
             built = Path(tmp) / f"{name}{sysconfig.get_config_var('EXT_SUFFIX')}"
             final = out_dir / built.name
             os.replace(built, final)
+    _prune(group, final)
     return final
+
+
+def _prune(group: str, keep: Path, min_age_s: float = 86400.0) -> None:
+    """Delete the group's builds of other sources older than a day (a build in use stays loadable)."""
+    now = time.time()
+    for old in keep.parent.glob(f"archsim_{group}_*"):
+        try:
+            if old != keep and old.is_file() and now - old.stat().st_mtime > min_age_s:
+                old.unlink()
+        except OSError:
+            pass
 
 
 def _load(name: str, path: Path):
