@@ -335,18 +335,14 @@ def build_stats(std: DramStandard, requests: Requests, done, accept, counts, st,
     """Reduce the kernel's raw outputs to a ``DramStats`` (vectorised)."""
     is_w = requests.is_write
     n = len(requests)
-    n_w = int(is_w.sum())
-    n_r = n - n_w
-    rd_done = done[~is_w]
-    last = -1
-    if n_r:
-        last = max(last, int(rd_done.max()))
-    if n:
-        last = max(last, int(accept.max()))
-    if n_w:
-        last = max(last, int(done[is_w].max()))
+    rd = np.flatnonzero(~is_w)
+    n_r = int(rd.size)
+    n_w = n - n_r
+    rd_done = done[rd]
+    # every request's last cycle: a read's data return, a write's WR issue, or its acceptance
+    last = int(max(done.max(), accept.max())) if n else -1
     total = last + 1
-    lat = _read_latencies(done, accept, is_w)
+    lat = rd_done - accept[rd] - 1
     lat = lat[rd_done >= 0]
     if lat.size:
         avg = float(lat.mean())
