@@ -48,12 +48,6 @@ def _time_dramsim3_once(binary: str, ini: Path, trace: Path, cycles: int, out_di
     return time.perf_counter() - t0
 
 
-def _time_dramsim3(binary: str, ini: Path, trace: Path, cycles: int, repeat: int) -> float:
-    """Best of ``repeat`` DRAMsim3 runs back to back (``peers_speed.py``'s whole-process comparison)."""
-    with tempfile.TemporaryDirectory() as out:
-        return min(_time_dramsim3_once(binary, ini, trace, cycles, out) for _ in range(repeat))
-
-
 def _time_archsim_once(std, req, width: int) -> float:
     t0 = time.perf_counter()
     simulate_trace(std, req, issue_width=width)

@@ -12,12 +12,15 @@ DRAM, per validation pattern that has a stock DRAMsim3 config (100k requests for
 
 * whole process: ``archsim dram --standard S --trace T.trace`` against ``dramsim3main INI -c CYCLES -t T.trace``
   on the same DRAMsim3-format trace file (DRAMsim3 run for exactly the cycles the trace needs, as in
-  ``dram_throughput.py``), both best of ``--repeat`` fresh processes with archsim's Numba cache warm;
+  ``dram_throughput.py``), both best of ``--repeat`` fresh processes with archsim's kernel cache warm;
 * call only: archsim's ``simulate_trace`` on the in-memory requests (best of ``--repeat`` after a warm-up)
   against the same DRAMsim3 process time (DRAMsim3 has no separate start-up worth the name: ~5 ms).
 
+The three alternate run by run (call, process, DRAMsim3, call, ...), so a slow spell of a shared machine
+slows every side, not one.
+
 SCALE-Sim: ``archsim scalesim`` on ResNet-18 with the 32x32 input-stationary fixture config, whole process
-(warm and cold Numba cache) and in process, against SCALE-Sim's Python API from its own venv
+(warm and cold kernel caches) and in process, against SCALE-Sim's Python API from its own venv
 (``scalesim_speed.run_case``); the three report CSVs are compared byte for byte.
 """
 from __future__ import annotations
@@ -35,34 +38,25 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
-from dram_throughput import DRAMSIM3_INI, _time_dramsim3, _write_dramsim3_trace  # noqa: E402
+from dram_throughput import DRAMSIM3_INI, _time_dramsim3_once, _write_dramsim3_trace  # noqa: E402
 from scalesim_speed import FIXTURES, run_case  # noqa: E402
 
 from archsim.hw.dram import simulate_trace  # noqa: E402
 from archsim.hw.dram.validation import CASES, requests_for_case, standard_for_case  # noqa: E402
 
 
-def time_archsim_dram(standard: str, trace: Path, repeat: int, env: dict) -> float:
-    """Best whole-process wall time of ``archsim dram`` on ``trace``."""
-    argv = [sys.executable, "-m", "archsim.cli", "dram", "--standard", standard, "--trace", str(trace)]
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)  # warm the Numba cache
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - t)
-    return best
+def time_archsim_dram(argv: list[str], env: dict) -> float:
+    """Whole-process wall time of one ``archsim dram`` run."""
+    t = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
 
 
-def time_call(std, req, repeat: int) -> tuple[float, int]:
-    """Best in-process time of ``simulate_trace`` (after a warm-up) and the run's total cycles."""
-    stats = simulate_trace(std, req)
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        simulate_trace(std, req)
-        best = min(best, time.perf_counter() - t)
-    return best, stats.total_cycles
+def time_call(std, req) -> float:
+    """In-process time of one ``simulate_trace`` call."""
+    t = time.perf_counter()
+    simulate_trace(std, req)
+    return time.perf_counter() - t
 
 
 def dram_table(a, env: dict) -> None:
@@ -76,12 +70,18 @@ def dram_table(a, env: dict) -> None:
             std, req = standard_for_case(case), requests_for_case(case)
             trace = Path(tmp) / f"{case.name}.trace"
             _write_dramsim3_trace(req, trace)
-            call, cycles = time_call(std, req, a.repeat)
-            proc = time_archsim_dram(case.standard, trace, a.repeat, env)
+            cycles = simulate_trace(std, req).total_cycles  # warm-up
+            argv = [sys.executable, "-m", "archsim.cli", "dram", "--standard", case.standard, "--trace", str(trace)]
+            subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)  # warm the kernel cache
+            ini = Path(a.dramsim3_configs) / DRAMSIM3_INI[case.standard] if a.dramsim3 else None
+            call = proc = ds = float("inf")
+            for _ in range(a.repeat):  # alternate, so a slow spell of a shared machine slows every side
+                call = min(call, time_call(std, req))
+                proc = min(proc, time_archsim_dram(argv, env))
+                if a.dramsim3:
+                    ds = min(ds, _time_dramsim3_once(a.dramsim3, ini, trace, cycles, tmp))
             line = f"{case.name:<22}{case.n:>9,d}{proc:>15.3f}{call:>9.4f}"
             if a.dramsim3:
-                ds = _time_dramsim3(a.dramsim3, Path(a.dramsim3_configs) / DRAMSIM3_INI[case.standard], trace,
-                                    cycles, a.repeat)
                 line += f"{ds:>11.3f}{ds / proc:>8.2f}{ds / call:>8.1f}"
             print(line, flush=True)
     if not a.dramsim3:
@@ -92,7 +92,7 @@ def scalesim_table(a) -> None:
     cfg, topo = FIXTURES / "cfgs" / "is_32x32.cfg", FIXTURES / "topologies" / "resnet18.csv"
     row = run_case(cfg, topo, "conv", a.scalesim_python)
     print(f"\nSCALE-Sim ResNet-18, 32x32 input stationary: archsim whole process {row['archsim_warm_s']:.2f} s "
-          f"(cold Numba cache, compiling: {row['archsim_cold_s']:.2f} s), in process {row['archsim_inprocess_s']:.3f} s")
+          f"(cold kernel caches, compiling: {row['archsim_cold_s']:.2f} s), in process {row['archsim_inprocess_s']:.3f} s")
     ss = row.get("scalesim_s", a.scalesim_seconds)
     if ss:
         how = "measured now" if "scalesim_s" in row else "given with --scalesim-seconds"

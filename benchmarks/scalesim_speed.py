@@ -7,7 +7,8 @@
 SCALE-Sim is run through its Python API with save_disk_space=True (no trace files), from a separate
 virtual environment (`python -m venv /tmp/scalesim-venv && /tmp/scalesim-venv/bin/pip install
 scalesim==3.0.0 "numpy<2.3"`). archsim runs `archsim scalesim` twice in fresh processes: "cold" with an
-empty Numba cache (includes JIT compilation) and "warm" with the cache the cold run left.
+empty Numba and archsim kernel caches (includes compiling the kernels) and "warm" with the caches the cold
+run left.
 Each measured command runs in its own child process; peak memory is that process's max RSS.
 """
 from __future__ import annotations
@@ -73,7 +74,8 @@ def run_case(cfg: Path, topo: Path, kind: str, scalesim_python: str | None) -> d
     row = {"case": f"{cfg.stem} x {topo.stem}"}
     with tempfile.TemporaryDirectory(prefix="archsim_bench_") as tmp:
         tmp = Path(tmp)
-        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp / "numba_cache"), PYTHONPATH=str(REPO))
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp / "numba_cache"), ARCHSIM_CACHE_DIR=str(tmp / "kernels"),
+                   PYTHONPATH=str(REPO))
         archsim = [sys.executable, "-m", "archsim.cli", "scalesim", "-c", str(cfg), "-t", str(topo), "-i", kind,
                    "--no-progress"]
         cold = measure(archsim + ["--out", str(tmp / "cold")], env)
