@@ -32,6 +32,7 @@ the next cycle, as in DRAMsim3).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from archsim.kernels.dram_codes import (
@@ -55,6 +56,12 @@ def decode_addresses(addr, shift_bits, pos, width):
         for f in range(pos.shape[0]):
             out[f, i] = (a >> pos[f]) & masks[f]
     return out
+
+
+@njit
+def _address_hash(a):
+    """The pending-address filter's slot of byte address ``a`` (Fibonacci hashing to ADDR_HASH_BITS bits)."""
+    return np.int64((np.uint64(a) * np.uint64(ADDR_HASH_MUL)) >> np.uint64(64 - ADDR_HASH_BITS))
 
 
 def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_col, p, cons, wins):
@@ -127,8 +134,6 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     cq_len = np.zeros((nch, nb), np.int64)
     cq_total = np.zeros(nch, np.int64)
     pending = np.zeros((nch, 1 << ADDR_HASH_BITS, 2), np.int32)  # [channel, address hash, PEND_*]
-    hash_mul = np.uint64(ADDR_HASH_MUL)
-    hash_shift = np.uint64(64 - ADDR_HASH_BITS)
     open_row = np.full((nch, nb), -1, np.int64)
     hit_cnt = np.zeros((nch, nb), np.int64)
     act_conflict = np.zeros((nch, nb), np.bool_)
@@ -386,7 +391,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         stats[ch, base + 2] += 1
                     else:
                         stats[ch, base + 1] += 1
-                    pending[ch, np.int64((np.uint64(addr[req]) * hash_mul) >> hash_shift), 0 if is_rd else 1] -= 1
+                    pending[ch, _address_hash(addr[req]), PEND_RD if is_rd else PEND_WR] -= 1
                     if is_rd:
                         bank_stats[ch, b, B_RD] += 1
                         when = t + read_delay
@@ -505,7 +510,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     if use_w:
                         # a pending read of the same address must go first
                         blocked = False
-                        h = np.int64((np.uint64(addr[req]) * hash_mul) >> hash_shift)
+                        h = _address_hash(addr[req])
                         for j in range(rq_len[ch] if pending[ch, h, PEND_RD] > 0 else 0):
                             if addr[rq[ch, j]] == addr[req]:
                                 blocked = True
@@ -592,7 +597,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
             next_visit[ch] = t + 1
             b = req_bank[nxt]
             a = addr[nxt]
-            h = np.int64((np.uint64(a) * hash_mul) >> hash_shift)
+            h = _address_hash(a)
             # pending write to the same address (write buffer or command queue)?
             pend_w = False
             for j in range(wq_len[ch] if pending[ch, h, PEND_WR] > 0 else 0):

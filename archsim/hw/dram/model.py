@@ -62,8 +62,8 @@ class AddressMap:
         """Decode: {'ch','ra','bg','ba','ro','co'} → int64 arrays (one pass of a Numba kernel)."""
         names = list(self.pos)
         rows = kernels("dram").decode_addresses(np.ascontiguousarray(addr, dtype=np.int64), self.shift_bits,
-                                  np.array([self.pos[f] for f in names], np.int64),
-                                  np.array([self.width[f] for f in names], np.int64))
+                                                np.array([self.pos[f] for f in names], np.int64),
+                                                np.array([self.width[f] for f in names], np.int64))
         return dict(zip(names, rows))
 
 
@@ -226,7 +226,7 @@ class DramStats:
     @property
     def read_latency_cycles(self) -> np.ndarray:
         """Per-read latency (accept+1 → data return), in request order of the reads."""
-        return _read_latencies(self.done_cycle, self.accept_cycle, self._is_write)
+        return _read_latencies(self.done_cycle, self.accept_cycle, np.flatnonzero(~self._is_write))
 
     @property
     def per_bank(self) -> pd.DataFrame:
@@ -281,9 +281,9 @@ def _percentiles(values: np.ndarray, qs) -> tuple[float, ...]:
     return tuple(out)
 
 
-def _read_latencies(done, accept, is_write):
-    rd = ~is_write
-    return done[rd] - (accept[rd] + 1)
+def _read_latencies(done, accept, reads):
+    """Latency of the reads at indices ``reads``: accept + 1 (the controller's clock starts) to data return."""
+    return done[reads] - (accept[reads] + 1)
 
 
 def simulate_trace(standard: DramStandard, requests: Requests, issue_width: int = 1,
@@ -342,7 +342,7 @@ def build_stats(std: DramStandard, requests: Requests, done, accept, counts, st,
     # every request's last cycle: a read's data return, a write's WR issue, or its acceptance
     last = int(max(done.max(), accept.max())) if n else -1
     total = last + 1
-    lat = rd_done - accept[rd] - 1
+    lat = _read_latencies(done, accept, rd)
     lat = lat[rd_done >= 0]
     if lat.size:
         avg = float(lat.mean())
