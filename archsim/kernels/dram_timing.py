@@ -148,6 +148,7 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     ring_cnt = np.zeros((nch, ranks, max(nw, 1)), np.int64)
     ring_pos = np.zeros((nch, ranks, max(nw, 1)), np.int64)
     qidx = np.zeros(nch, np.int64)
+    due_ch = np.zeros(nch, np.int64)
     # a scan's candidate queues (occupied, bank_wake passed): bit q % 64 of word q // 64
     n_words = (nb + 63) // 64
     never = np.int64(1) << 62
@@ -178,11 +179,15 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
         ref_due = t == next_ref  # (t never passes next_ref unvisited: the idle skip stops there)
         if ref_due:
             next_ref += ref_interval
-        for ch in range(nch):
-            # a channel with nothing due this cycle (no refresh, no command can be ready, no transaction
-            # to move and no write drain to start) is skipped: its body would change nothing
-            if not ref_due and t < next_visit[ch]:
-                continue
+        # the channels due this cycle, listed without a branch per channel: a channel with nothing due (no
+        # refresh, no command can be ready, no transaction to move and no write drain to start) is skipped, its
+        # body would change nothing
+        n_due = 0
+        for c in range(nch):
+            due_ch[n_due] = c
+            n_due += 1 if ref_due or next_visit[c] <= t else 0
+        for i_due in range(n_due):
+            ch = due_ch[i_due]
             if ref_due:
                 if ref_len[ch] < RF:
                     ref_q[ch, (ref_head[ch] + ref_len[ch]) % RF] = next_rank[ch]
