@@ -156,9 +156,12 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     cand = np.zeros(n_words, np.int64)
     draining = np.zeros(nch, np.int64)
     wake = np.zeros(nch, np.int64)          # no command can be ready before this cycle
-    # 1: the read queue scan found no bank with room; 2: the write buffer scan did (until a column command
-    # frees a slot or a request arrives)
-    sched_blocked = np.zeros(nch, np.int64)
+    # read queue / write buffer entries per bank, and how many entries have a bank whose command queue has
+    # room: a move scan finds a transaction to move (or a hazard) iff that count is nonzero
+    rq_in_bank = np.zeros((nch, nb), np.int64)
+    wq_in_bank = np.zeros((nch, nb), np.int64)
+    rq_room = np.zeros(nch, np.int64)
+    wq_room = np.zeros(nch, np.int64)
     next_visit = np.zeros(nch, np.int64)    # no cycle before this can change the channel (see its body's end)
     raw_hold = np.zeros(nch, np.bool_)       # a drain just stopped at a read-after-write hazard
     last_progress = 0
@@ -386,7 +389,6 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     n_log += 1
                 if is_col:
                     last_progress = t
-                    sched_blocked[ch] = 0  # its command queue has room again: a blocked move may go
                     req = cq[ch, b, entry]
                     is_rd = cmd == RD or cmd == RDA
                     base = S_RD_HIT if is_rd else S_WR_HIT
@@ -408,6 +410,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         bank_stats[ch, b, B_WR] += 1
                         done[req] = t
                     n_q = cq_len[ch, b]
+                    if n_q == C:  # the bank's queue has room again
+                        rq_room[ch] += rq_in_bank[ch, b]
+                        wq_room[ch] += wq_in_bank[ch, b]
                     for j in range(entry, n_q - 1):
                         cq[ch, b, j] = cq[ch, b, j + 1]
                         cq_type[ch, b, j] = cq_type[ch, b, j + 1]
@@ -504,10 +509,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     draining[ch] = wq_len[ch]
             use_w = draining[ch] > 0
             qlen = wq_len[ch] if use_w else rq_len[ch]
-            mode = 2 if use_w else 1
-            if sched_blocked[ch] == mode:
-                qlen = 0  # nothing changed since the last fruitless scan
-            moved = False
+            if (wq_room[ch] if use_w else rq_room[ch]) == 0:
+                qlen = 0  # no queued transaction's bank has room
             for i in range(qlen):
                 req = wq[ch, i] if use_w else rq[ch, i]
                 b = req_bank[req]
@@ -542,7 +545,15 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         row_hits[ch, b, typ] += 1
                     cq_len[ch, b] = k + 1
                     cq_total[ch] += 1
-                    moved = True
+                    if use_w:
+                        wq_in_bank[ch, b] -= 1
+                        wq_room[ch] -= 1
+                    else:
+                        rq_in_bank[ch, b] -= 1
+                        rq_room[ch] -= 1
+                    if k + 1 == C:  # the bank's queue is full now
+                        rq_room[ch] -= rq_in_bank[ch, b]
+                        wq_room[ch] -= wq_in_bank[ch, b]
                     last_progress = t
                     # the new command's own lower bound (the one the idle scan computes): nothing that
                     # was queued before became ready any earlier
@@ -571,12 +582,10 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             rq[ch, j] = rq[ch, j + 1]
                         rq_len[ch] -= 1
                     break
-            if qlen > 0 and not moved and (not use_w or draining[ch] > 0):
-                sched_blocked[ch] = mode
-            # the next cycle this body can change anything (a read queue whose scan found no bank with room
-            # stays blocked until a command or a request; no command is ready before wake); the frontend
-            # brings it forward when it hands the channel a request
-            if (ref_len[ch] > 0 or (rq_len[ch] > 0 and sched_blocked[ch] != 1) or draining[ch] > 0 or raw_hold[ch]
+            # the next cycle this body can change anything (a transaction can move only while the queue it moves
+            # from holds one whose bank has room, which only a column command or a request changes; no command
+            # is ready before wake); the frontend brings it forward when it hands the channel a request
+            if (ref_len[ch] > 0 or (wq_room[ch] > 0 if draining[ch] > 0 else rq_room[ch] > 0) or raw_hold[ch]
                     or (wq_len[ch] > 0 and not (wq_len[ch] < Q and (cq_total[ch] > 0 or wq_len[ch] <= drain_low)
                                                 and not (flush and nxt >= n and cq_total[ch] == 0)))):
                 next_visit[ch] = t + 1
@@ -598,7 +607,6 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                 break
             accept[nxt] = t
             last_progress = t
-            sched_blocked[ch] = 0
             next_visit[ch] = t + 1
             b = req_bank[nxt]
             a = addr[nxt]
@@ -621,6 +629,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                 else:
                     wq[ch, wq_len[ch]] = nxt
                     wq_len[ch] += 1
+                    wq_in_bank[ch, b] += 1
+                    if cq_len[ch, b] < C:
+                        wq_room[ch] += 1
                     pending[ch, h, PEND_WR] += 1
             elif pend_w:
                 done[nxt] = t + 2  # served from the write buffer the cycle after it is added
@@ -644,6 +655,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                 else:
                     rq[ch, rq_len[ch]] = nxt
                     rq_len[ch] += 1
+                    rq_in_bank[ch, b] += 1
+                    if cq_len[ch, b] < C:
+                        rq_room[ch] += 1
                     pending[ch, h, PEND_RD] += 1
             nxt += 1
             if flush and nxt == n:
