@@ -99,6 +99,10 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     log_cap = p[P_LOG_CAP]
     brow = p[P_BOUND_ROW:P_BOUND_ROW + NCMD]  # commands with identical rules share a row of bounds
     b_act, b_pre, b_ref = brow[ACT], brow[PRE], brow[REF]
+    # the one read and one write command the queues hold (open page: RD, WR; closed page: RDA, WRA)
+    rd_t = RDA if closed else RD
+    wr_t = WRA if closed else WR
+    b_rd, b_wr = brow[rd_t], brow[wr_t]
     cmd_log = np.zeros((log_cap, 5), np.int64)  # (cycle, channel, bank, command, request)
     n_log = 0
 
@@ -130,7 +134,9 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
     cq = np.zeros((nch, nb, C), np.int64)
     cq_type = np.zeros((nch, nb, C), np.int64)
     cq_row = np.zeros((nch, nb, C), np.int64)  # the row of each queued command (saves a dependent load)
-    row_hits = np.zeros((nch, nb, NCMD), np.int64)  # queued commands of each type that hit the open row
+    hits_rd = np.zeros((nch, nb), np.int64)  # queued reads / writes that hit the open row
+    hits_wr = np.zeros((nch, nb), np.int64)
+    head_row = np.zeros((nch, nb), np.int64)  # the row of each queue's oldest command (= cq_row[ch, x, 0])
     cq_len = np.zeros((nch, nb), np.int64)
     cq_total = np.zeros(nch, np.int64)
     pending = np.zeros((nch, 1 << ADDR_HASH_BITS, 2), np.int32)  # [channel, address hash, PEND_*]
@@ -299,13 +305,12 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             break
                         # the first ready entry; else the earliest cycle one could be ready by timing alone
                         # (a write waiting for a read, or a precharge held back for pending row hits, waits
-                        # for a command of this bank, which resets bank_wake)
+                        # for a command of this bank; every issue resets the bounds to the timing bounds)
                         # by timing alone: the earliest any queued row hit, or the head's precharge, could go
-                        bound = never
-                        for c in range(RD, WRA + 1):
-                            if row_hits[ch, q, c] > 0 and earliest[ch, brow[c], q] < bound:
-                                bound = earliest[ch, brow[c], q]
-                        if cq_row[ch, q, 0] != orow and earliest[ch, b_pre, q] < bound:
+                        bound = earliest[ch, b_rd, q] if hits_rd[ch, q] > 0 else never
+                        if hits_wr[ch, q] > 0 and earliest[ch, b_wr, q] < bound:
+                            bound = earliest[ch, b_wr, q]
+                        if head_row[ch, q] != orow and earliest[ch, b_pre, q] < bound:
                             bound = earliest[ch, b_pre, q]
                         if t < bound:
                             bank_wake[ch, q] = bound
@@ -367,8 +372,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                             best = bound
                     if cmd < 0:
                         # nothing ready (slot 1: after this cycle's first command): no queued command can be
-                        # ready before the earliest bank bound unless a command issues (wake = 0) or is
-                        # enqueued (lowers it)
+                        # ready before the earliest bank bound unless a command issues (the bounds are then
+                        # recomputed) or is enqueued (lowers it)
                         wake[ch] = best if best > t else t + 1
                 if cmd < 0:
                     break
@@ -419,14 +424,18 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                         cq_row[ch, b, j] = cq_row[ch, b, j + 1]
                     cq_len[ch, b] = n_q - 1
                     cq_total[ch] -= 1
-                    row_hits[ch, b, cmd] -= 1
+                    head_row[ch, b] = cq_row[ch, b, 0]
+                    if is_rd:
+                        hits_rd[ch, b] -= 1
+                    else:
+                        hits_wr[ch, b] -= 1
                     if cmd == RD or cmd == WR:
                         hit_cnt[ch, b] += 1
                     else:
                         bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                         open_row[ch, b] = -1
-                        for c in range(RD, WRA + 1):
-                            row_hits[ch, b, c] = 0
+                        hits_rd[ch, b] = 0
+                        hits_wr[ch, b] = 0
                         hit_cnt[ch, b] = 0
                         act_conflict[ch, b] = False
                 elif cmd == ACT:
@@ -435,7 +444,10 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     hit_cnt[ch, b] = 0
                     for j in range(cq_len[ch, b]):
                         if cq_row[ch, b, j] == open_row[ch, b]:
-                            row_hits[ch, b, cq_type[ch, b, j]] += 1
+                            if cq_type[ch, b, j] == rd_t:
+                                hits_rd[ch, b] += 1
+                            else:
+                                hits_wr[ch, b] += 1
                     open_since[ch, b] = t
                     bank_stats[ch, b, B_ACT] += 1
                     rank = b // bpr
@@ -459,8 +471,8 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     bank_stats[ch, b, B_OPEN_CYCLES] += t - open_since[ch, b]
                     open_row[ch, b] = -1
                     hit_cnt[ch, b] = 0
-                    for c in range(RD, WRA + 1):
-                        row_hits[ch, b, c] = 0
+                    hits_rd[ch, b] = 0
+                    hits_wr[ch, b] = 0
                     act_conflict[ch, b] = ondemand
                     if ondemand:
                         stats[ch, S_ONDEMAND_PRE] += 1
@@ -494,7 +506,21 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     for x in range(np.uint64(lo), np.uint64(hi)):
                         earliest[ch, nxc, x] = max(earliest[ch, nxc, x], when)
                 first = cmd
-                wake[ch] = 0
+
+            if first >= 0:
+                # a command issued: every bank's bound by timing alone, exact again (issues only raise bounds,
+                # so the bounds the scan left are stale low), and the channel's wake from them
+                best = never
+                for x in range(np.uint64(nb)):
+                    orow = open_row[ch, x]
+                    e_open = min(earliest[ch, b_rd, x] if hits_rd[ch, x] > 0 else never,
+                                 earliest[ch, b_wr, x] if hits_wr[ch, x] > 0 else never,
+                                 earliest[ch, b_pre, x] if head_row[ch, x] != orow else never)
+                    tb = earliest[ch, b_act, x] if orow < 0 else e_open
+                    tb = tb if cq_len[ch, x] > 0 else never
+                    bank_wake[ch, x] = tb
+                    best = min(best, tb)
+                wake[ch] = best if best > t else t + 1
 
             # ---- move one transaction into the command queues ----
             if raw_hold[ch]:
@@ -541,8 +567,13 @@ def simulate_requests(release, is_write, addr, req_ch, req_bank, req_row, req_co
                     cq[ch, b, k] = req
                     cq_type[ch, b, k] = typ
                     cq_row[ch, b, k] = req_row[req]
+                    if k == 0:
+                        head_row[ch, b] = req_row[req]
                     if req_row[req] == open_row[ch, b]:
-                        row_hits[ch, b, typ] += 1
+                        if use_w:
+                            hits_wr[ch, b] += 1
+                        else:
+                            hits_rd[ch, b] += 1
                     cq_len[ch, b] = k + 1
                     cq_total[ch] += 1
                     if use_w:
