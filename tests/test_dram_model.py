@@ -302,3 +302,40 @@ def test_compacted_constraint_table_issues_the_same_commands_as_the_full_one(nam
     reference = kernels("dram").simulate_requests(*args, p_full, full, win)
     for got, want in zip(compact, reference):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", [n for n in preset_names() if get_standard(n).org.channels == 1])
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_one_channel_kernel_equals_the_general_kernel(name, policy):
+    # simulate_trace runs single-channel standards on the kernel compiled with the channel index fixed at 0;
+    # the general kernel must give the same outputs, command log included
+    from archsim.hw.dram.model import kernel_inputs
+    from archsim.kernels.native import kernels
+
+    std = _with(get_standard(name), row_policy=policy)
+    req = _pattern(std, "rand_rw50", 3000, seed=11)
+    p, cons, win = kernel_inputs(std, issue_width=2, log_commands=100_000)
+    f = address_map(std).decode(req.addr)
+    o = std.org
+    bank = (f["ra"] * o.bankgroups + f["bg"]) * o.banks_per_group + f["ba"]
+    args = (req.cycle, req.is_write, req.addr, f["ch"], np.ascontiguousarray(bank), f["ro"], f["co"], p, cons, win)
+    one = kernels("dram").simulate_requests_one_channel(*args)
+    general = kernels("dram").simulate_requests(*args)
+    assert len(one[6]) > 3000  # the command log is compared too
+    for got, want in zip(one, general):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_one_channel_kernel_refuses_a_multi_channel_standard():
+    from archsim.hw.dram.model import kernel_inputs
+    from archsim.kernels.native import kernels
+
+    std = get_standard("HBM2")
+    assert std.org.channels > 1
+    req = _pattern(std, "rand_rw50", 100, seed=1)
+    p, cons, win = kernel_inputs(std)
+    f = address_map(std).decode(req.addr)
+    zeros = np.zeros(len(req), np.int64)
+    with pytest.raises(ValueError, match="more than one channel"):
+        kernels("dram").simulate_requests_one_channel(req.cycle, req.is_write, req.addr, f["ch"], zeros, zeros,
+                                                      zeros, p, cons, win)

@@ -33,12 +33,14 @@ from types import SimpleNamespace
 
 _HERE = Path(__file__).resolve().parent
 
+_DRAM_SIG = ("Tuple((i8[::1], i8[::1], i8[:, ::1], i8[:, ::1], i8[:, :, ::1], i8, i8[:, ::1]))"
+             "(i8[::1], b1[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[:, ::1], i8[:, ::1])")
+
 # group -> {function: (module in archsim.kernels, Numba signature)}; arrays are C-contiguous, as callers pass them
 GROUPS: dict[str, dict[str, tuple[str, str]]] = {
     "dram": {
-        "simulate_requests": ("dram_timing", (
-            "Tuple((i8[::1], i8[::1], i8[:, ::1], i8[:, ::1], i8[:, :, ::1], i8, i8[:, ::1]))"
-            "(i8[::1], b1[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[:, ::1], i8[:, ::1])")),
+        "simulate_requests": ("dram_timing", _DRAM_SIG),
+        "simulate_requests_one_channel": ("dram_timing", _DRAM_SIG),
         "decode_addresses": ("dram_timing", "i8[:, ::1](i8[::1], i8, i8[::1], i8[::1])"),
         "parse_dramsim3_text": ("dram_trace_parse", "Tuple((i8[::1], b1[::1], i8[::1], i8, i8))(u1[::1], i8)"),
     },

@@ -302,7 +302,9 @@ def simulate_trace(standard: DramStandard, requests: Requests, issue_width: int 
     f = amap.decode(requests.addr)
     o = std.org
     bank = (f["ra"] * o.bankgroups + f["bg"]) * o.banks_per_group + f["ba"]
-    done, accept, counts, st, bank_stats, _end, log = kernels("dram").simulate_requests(
+    k = kernels("dram")
+    simulate = k.simulate_requests_one_channel if o.channels == 1 else k.simulate_requests
+    done, accept, counts, st, bank_stats, _end, log = simulate(
         requests.cycle, requests.is_write, requests.addr, np.ascontiguousarray(f["ch"]),
         np.ascontiguousarray(bank), np.ascontiguousarray(f["ro"]), np.ascontiguousarray(f["co"]), p, cons, win)
     stats = build_stats(std, requests, done, accept, counts, st, bank_stats)
