@@ -28,6 +28,9 @@ Times are memory-clock cycles. ``done[i]`` is the cycle read data returns (issue
 or the cycle a write's WR command issued (-1: merged into an earlier write or never drained);
 ``accept[i]`` is the frontend cycle the controller took the request (its latency clock starts
 the next cycle, as in DRAMsim3).
+
+Entry points: ``simulate_requests`` (any channel count) and ``simulate_requests_one_channel`` (standards
+with one channel), the same source compiled twice (``_simulate_requests_for``).
 """
 from __future__ import annotations
 
