@@ -3,7 +3,7 @@
 ``kernels(group)`` returns a namespace with the group's functions, argument for argument the Numba-source
 functions named in ``GROUPS``: ``"dram"`` (the DRAM controller/device core, its address decoder and trace
 parser) and ``"scalesim"`` (the SCALE-Sim compute and memory models). The first call on a machine compiles
-the group with Numba's ahead-of-time compiler (``numba.pycc``, ~15 s) into a C extension in the cache
+the group with Numba's ahead-of-time compiler (``numba.pycc``, ~20 s) into a C extension in the cache
 directory; every later process imports it in about a millisecond, without Numba (whose import and target
 set-up cost ~0.5 s, more than a whole DRAMsim3 run of 100k requests). The extension is keyed by every
 kernel source in ``archsim/kernels``, the Numba version and the Python ABI, so editing a kernel rebuilds it.
