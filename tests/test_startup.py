@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,10 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
 
 def heavy_modules_after(snippet: str) -> list[str]:
     code = PROBE.format(snippet=snippet, heavy=HEAVY)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    # a minimal environment, but the same kernel cache as this process (so the child loads, not builds, them)
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    env.update({k: os.environ[k] for k in ("HOME", "XDG_CACHE_HOME", "ARCHSIM_CACHE_DIR") if k in os.environ})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env)
     assert done.stdout.strip(), done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
