@@ -570,9 +570,9 @@ def _simulate_requests_for(one_channel):
                                 raw_hold[ch] = True
                                 break
                             draining[ch] -= 1
-                            typ = WRA if closed else WR
+                            typ = wr_t
                         else:
-                            typ = RDA if closed else RD
+                            typ = rd_t
                         k = cq_len[ch, b]
                         cq[ch, b, k] = req
                         cq_type[ch, b, k] = typ
